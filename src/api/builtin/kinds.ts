@@ -1,0 +1,39 @@
+/**
+ * The built-in Kubernetes kinds the hub serves, with the name of the @kubernetes/client-node model
+ * that describes each. This table is the one place that decides which upstream kinds exist here:
+ * the published OpenAPI and validation both read it.
+ */
+
+export interface BuiltinKind {
+  /** API group; '' for the core group. */
+  group: string;
+  version: string;
+  kind: string;
+  /** The @kubernetes/client-node model class; its list model is the same name with `List` appended. */
+  model: string;
+}
+
+export const builtinKinds = [
+  { group: '', version: 'v1', kind: 'Namespace', model: 'V1Namespace' },
+  { group: '', version: 'v1', kind: 'ConfigMap', model: 'V1ConfigMap' },
+  { group: '', version: 'v1', kind: 'Secret', model: 'V1Secret' },
+  { group: '', version: 'v1', kind: 'Service', model: 'V1Service' },
+  { group: '', version: 'v1', kind: 'Event', model: 'CoreV1Event' },
+  { group: 'apps', version: 'v1', kind: 'Deployment', model: 'V1Deployment' },
+  { group: 'apps', version: 'v1', kind: 'StatefulSet', model: 'V1StatefulSet' },
+  { group: 'apps', version: 'v1', kind: 'DaemonSet', model: 'V1DaemonSet' },
+  { group: 'batch', version: 'v1', kind: 'Job', model: 'V1Job' },
+  { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', model: 'V1Lease' },
+  { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', model: 'V1CustomResourceDefinition' },
+] as const satisfies readonly BuiltinKind[];
+
+/** `apps/v1` for a group and version, `v1` for the core group. */
+export function apiVersionOf(group: string, version: string): string {
+  return group === '' ? version : `${group}/${version}`;
+}
+
+/** The (apiVersion, kind) pairs of every built-in kind, in table order. */
+export const supportedBuiltinKinds: ReadonlyArray<{ apiVersion: string; kind: string }> = builtinKinds.map((k) => ({
+  apiVersion: apiVersionOf(k.group, k.version),
+  kind: k.kind,
+}));

@@ -1,0 +1,36 @@
+/**
+ * The hub's security plumbing: serving certificates, bearer tokens, encryption of Secret data
+ * at rest, the audit log, and the kubeconfig that ties a client to the hub. Everything here
+ * keeps its state in files under the hub's home directory.
+ */
+export {
+  alwaysServedHosts,
+  ensureServingCertificates,
+  type ServingCertificateOptions,
+  type ServingCertificates,
+} from './tls.ts';
+export {
+  addToken,
+  adminGroup,
+  adminUser,
+  authenticateOrReject,
+  ensureAdminToken,
+  loadTokens,
+  tokenAuthenticator,
+  type AuthenticatedUser,
+  type TokenAuthenticator,
+  type TokenEntry,
+} from './tokens.ts';
+export { loadOrCreateKey, openSecretData, sealSecretData, sealedPrefix, type SecretBoxKey } from './secret-box.ts';
+export {
+  canonicalJson,
+  genesisHash,
+  openAuditLog,
+  verifyAuditLog,
+  type AuditLog,
+  type AuditLogOptions,
+  type AuditProblem,
+  type AuditRecord,
+  type AuditVerification,
+} from './audit-log.ts';
+export { renderKubeconfig, writeKubeconfig, type KubeconfigParams } from './kubeconfig.ts';

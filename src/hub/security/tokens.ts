@@ -1,0 +1,169 @@
+/**
+ * Static bearer tokens, the hub's first way to know who is calling. They live in
+ * `home/tokens.json` (mode 0600), as Kubernetes' static token file does, but in JSON:
+ *
+ *     { "tokens": [ { "token": "…", "user": "admin", "groups": ["system:masters"] } ] }
+ *
+ * Tokens are stored in the clear because the hub hands the admin token to `kubeconfig`; the file
+ * mode is what protects them. In memory only their SHA-256 digests are kept.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { StatusError } from '../../machinery/status-error.ts';
+import { privateMode, readFileIfExists, writeFileAtomically } from './private-file.ts';
+
+/** Who a request comes from, as authentication established it. */
+export interface AuthenticatedUser {
+  user: string;
+  /** The user's groups, always ending with `system:authenticated`, as Kubernetes does. */
+  groups: string[];
+}
+
+export interface TokenAuthenticator {
+  /**
+   * The user a request's `Authorization` header names, or undefined when the header is absent,
+   * is not `Bearer <token>`, or carries a token nobody holds. Runs in time that does not depend
+   * on how much of a token matched.
+   */
+  authenticate(authorizationHeader: string | undefined): AuthenticatedUser | undefined;
+}
+
+/** One entry of tokens.json. */
+export interface TokenEntry {
+  token: string;
+  user: string;
+  groups: string[];
+}
+
+export const adminUser = 'admin';
+export const adminGroup = 'system:masters';
+const authenticatedGroup = 'system:authenticated';
+
+function tokensPath(home: string): string {
+  return join(home, 'tokens.json');
+}
+
+/** A new bearer token: 32 random bytes, base64url without padding (43 characters). */
+function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Returns the admin's bearer token, first adding one for user `admin` in group `system:masters`
+ * to `home/tokens.json` (creating it, mode 0600) when no such entry exists. Idempotent.
+ */
+export async function ensureAdminToken(home: string): Promise<string> {
+  const entries = await readTokenEntries(home);
+  const existing = entries.find((e) => e.user === adminUser && e.groups.includes(adminGroup));
+  if (existing) return existing.token;
+  return addToken(home, adminUser, [adminGroup]);
+}
+
+/**
+ * Adds a new token for `user` with `groups` to `home/tokens.json` and returns it. Existing
+ * tokens are kept, including other tokens of the same user. Authenticators loaded before the
+ * call do not know the new token; load a new one.
+ */
+export async function addToken(home: string, user: string, groups: string[]): Promise<string> {
+  const entry: TokenEntry = { token: newToken(), user, groups: [...groups] };
+  validateEntry(entry, 'the new token');
+  const entries = await readTokenEntries(home);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: [...entries, entry] }, null, 2) + '\n', privateMode);
+  return entry.token;
+}
+
+/**
+ * An authenticator for the tokens in `home/tokens.json` as they are now. A missing file means no
+ * tokens: every request is unauthenticated. A malformed file is an Error naming the problem.
+ */
+export async function loadTokens(home: string): Promise<TokenAuthenticator> {
+  return tokenAuthenticator(await readTokenEntries(home));
+}
+
+/** An authenticator for the given entries; exported for callers that keep tokens elsewhere. */
+export function tokenAuthenticator(entries: readonly TokenEntry[]): TokenAuthenticator {
+  const known = entries.map((e) => ({
+    digest: digestOf(e.token),
+    user: e.user,
+    groups: e.groups.includes(authenticatedGroup) ? [...e.groups] : [...e.groups, authenticatedGroup],
+  }));
+
+  return {
+    authenticate(authorizationHeader) {
+      const token = bearerToken(authorizationHeader);
+      if (token === undefined) return undefined;
+      // Compare digests, not tokens: equal lengths for timingSafeEqual whatever was sent, and
+      // every entry is compared so the time taken does not reveal which one matched.
+      const digest = digestOf(token);
+      let match: (typeof known)[number] | undefined;
+      for (const entry of known) {
+        if (timingSafeEqual(digest, entry.digest) && match === undefined) match = entry;
+      }
+      return match && { user: match.user, groups: [...match.groups] };
+    },
+  };
+}
+
+/**
+ * The user behind an `Authorization` header, or an Unauthorized StatusError (401) for the
+ * client. For handlers that admit no anonymous requests.
+ */
+export function authenticateOrReject(authenticator: TokenAuthenticator, authorizationHeader: string | undefined): AuthenticatedUser {
+  const user = authenticator.authenticate(authorizationHeader);
+  if (!user) throw new StatusError('Unauthorized', 'Unauthorized');
+  return user;
+}
+
+/** The token of a `Bearer <token>` header (scheme case-insensitive), or undefined. */
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+function digestOf(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+async function readTokenEntries(home: string): Promise<TokenEntry[]> {
+  const path = tokensPath(home);
+  const bytes = await readFileIfExists(path);
+  if (bytes === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { tokens?: unknown }).tokens)) {
+    throw new Error(`${path} must hold an object with a "tokens" array`);
+  }
+  const entries = (parsed as { tokens: unknown[] }).tokens.map((raw, i) => {
+    const where = `${path}: tokens[${i}]`;
+    if (typeof raw !== 'object' || raw === null) throw new Error(`${where} is not an object`);
+    const { token, user, groups } = raw as Record<string, unknown>;
+    const entry = { token, user, groups } as TokenEntry;
+    validateEntry(entry, where);
+    return { token: entry.token, user: entry.user, groups: [...entry.groups] };
+  });
+  const seen = new Set<string>();
+  for (const [i, entry] of entries.entries()) {
+    if (seen.has(entry.token)) throw new Error(`${path}: tokens[${i}] repeats an earlier token`);
+    seen.add(entry.token);
+  }
+  return entries;
+}
+
+function validateEntry(entry: TokenEntry, where: string): void {
+  if (typeof entry.token !== 'string' || !/^\S+$/.test(entry.token)) {
+    throw new Error(`${where}: token must be a non-empty string without whitespace`);
+  }
+  if (typeof entry.user !== 'string' || entry.user.trim() === '' || entry.user !== entry.user.trim()) {
+    throw new Error(`${where}: user must be a non-empty string without surrounding whitespace`);
+  }
+  if (!Array.isArray(entry.groups) || !entry.groups.every((g) => typeof g === 'string' && g.trim() !== '')) {
+    throw new Error(`${where}: groups must be an array of non-empty strings`);
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * MemoryStore keeps everything in process memory: for tests, simulations and a hub that need not
+ * survive a restart. It honours the whole Store contract, including watch replay from a bounded
+ * history of recent changes, so code tested against it behaves the same on sqlite and etcd.
+ */
+import { cloneJson, type KubeObject } from '../machinery/object.ts';
+import { decodeContinue, encodeContinue } from './continue-token.ts';
+import { checkRevision, stampRevision, storeClosedError, storeErrors } from './store-errors.ts';
+import type { DeleteOptions, ListOptions, ListResult, Store, Watch, WatchHandlers, WatchOptions } from './store.ts';
+import { WatchChannel } from './watch-channel.ts';
+import { copyEvent, WatchFanout, type StoredEvent } from './watch-fanout.ts';
+
+export interface MemoryStoreOptions {
+  /** How many recent changes stay available for watch replay; older ones are Expired. Default 10,000. */
+  historyLimit?: number;
+}
+
+export const defaultHistoryLimit = 10_000;
+
+interface Entry {
+  /** Deep-frozen and stamped with `revision`: shared with predicates, copied for callers. */
+  object: KubeObject;
+  revision: number;
+}
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  return new MemoryStore(options);
+}
+
+export class MemoryStore implements Store {
+  readonly backend = 'memory';
+  readonly #historyLimit: number;
+  readonly #entries = new Map<string, Entry>();
+  /** Every key, sorted, so list walks a prefix in order and resumes after a key by binary search. */
+  readonly #keys: string[] = [];
+  #revision = 0;
+  /** Recent changes in revision order, from #historyStart on; one per revision, no gaps. */
+  #history: (StoredEvent | undefined)[] = [];
+  #historyStart = 0;
+  /** The oldest revision a replay can begin at; a watch from below `#oldest - 1` is Expired. */
+  #oldest = 1;
+  readonly #fanout = new WatchFanout();
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const limit = options.historyLimit ?? defaultHistoryLimit;
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`historyLimit must be a non-negative integer, got ${limit}`);
+    this.#historyLimit = limit;
+  }
+
+  async get(key: string): Promise<KubeObject | undefined> {
+    this.#assertOpen();
+    const entry = this.#entries.get(key);
+    return entry && cloneJson(entry.object);
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    this.#assertOpen();
+    const limit = options.limit ?? 0;
+    checkRevision('limit', limit);
+    let revision = this.#revision;
+    let index = lowerBound(this.#keys, prefix);
+    if (options.continue !== undefined) {
+      const position = decodeContinue(options.continue, prefix);
+      if (position.revision < this.#oldest - 1) throw storeErrors.staleContinue();
+      // Later pages read the current state but report the first page's revision: a watch from it
+      // replays every change since, including those to keys the earlier pages already returned.
+      revision = position.revision;
+      index = lowerBound(this.#keys, position.key);
+      if (this.#keys[index] === position.key) index++;
+    }
+    const items: KubeObject[] = [];
+    let lastKey: string | undefined;
+    let more = false;
+    for (; index < this.#keys.length; index++) {
+      const key = this.#keys[index]!;
+      if (!key.startsWith(prefix)) break;
+      const object = this.#entries.get(key)!.object;
+      if (options.predicate && !options.predicate(object)) continue;
+      if (limit > 0 && items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(cloneJson(object));
+      lastKey = key;
+    }
+    const result: ListResult = { items, revision };
+    if (more && lastKey !== undefined) result.continue = encodeContinue({ key: lastKey, revision });
+    return result;
+  }
+
+  async create(key: string, obj: KubeObject): Promise<KubeObject> {
+    this.#assertOpen();
+    if (this.#entries.has(key)) throw storeErrors.alreadyExists(key);
+    const revision = this.#revision + 1;
+    const object = freezeDeep(stampRevision(cloneJson(obj), revision));
+    this.#entries.set(key, { object, revision });
+    this.#keys.splice(lowerBound(this.#keys, key), 0, key);
+    this.#commit({ type: 'ADDED', key, revision, object });
+    return cloneJson(object);
+  }
+
+  async update(key: string, obj: KubeObject, expectedRevision?: number): Promise<KubeObject> {
+    this.#assertOpen();
+    checkRevision('expectedRevision', expectedRevision);
+    const current = this.#entries.get(key);
+    if (!current) throw storeErrors.notFound(key);
+    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw storeErrors.modified(key);
+    const revision = this.#revision + 1;
+    const object = freezeDeep(stampRevision(cloneJson(obj), revision));
+    this.#entries.set(key, { object, revision });
+    this.#commit({ type: 'MODIFIED', key, revision, object, previous: current.object });
+    return cloneJson(object);
+  }
+
+  async delete(key: string, options: DeleteOptions = {}): Promise<KubeObject> {
+    this.#assertOpen();
+    checkRevision('expectedRevision', options.expectedRevision);
+    const current = this.#entries.get(key);
+    if (!current) throw storeErrors.notFound(key);
+    if (options.expectedRevision !== undefined && current.revision !== options.expectedRevision) {
+      throw storeErrors.revisionPrecondition(key, options.expectedRevision, current.revision);
+    }
+    if (options.expectedUid !== undefined && current.object.metadata.uid !== options.expectedUid) {
+      throw storeErrors.uidPrecondition(key, options.expectedUid, current.object.metadata.uid);
+    }
+    const revision = this.#revision + 1;
+    const object = freezeDeep(stampRevision(cloneJson(current.object), revision));
+    this.#entries.delete(key);
+    this.#keys.splice(lowerBound(this.#keys, key), 1);
+    this.#commit({ type: 'DELETED', key, revision, object, previous: current.object });
+    return cloneJson(object);
+  }
+
+  async watch(prefix: string, options: WatchOptions, handlers: WatchHandlers): Promise<Watch> {
+    this.#assertOpen();
+    const from = options.fromRevision ?? 0;
+    checkRevision('fromRevision', from);
+    if (from > 0 && from < this.#oldest - 1) throw storeErrors.tooOld(from, this.#oldest - 1);
+    const channel = new WatchChannel({
+      handlers,
+      bookmarkIntervalMs: options.bookmarkIntervalMs,
+      bookmarkRevision: () => this.#revision,
+      onClose: () => this.#fanout.unsubscribe(channel),
+    });
+    // Replay and subscription happen in one synchronous step, so no write can fall between them.
+    if (from > 0) {
+      for (let i = this.#firstEventAfter(from); i < this.#history.length; i++) {
+        const event = this.#history[i]!;
+        if (event.key.startsWith(prefix)) channel.push(copyEvent(event));
+      }
+    }
+    this.#fanout.subscribe(channel, prefix, from > 0 ? from : this.#revision);
+    return channel;
+  }
+
+  async currentRevision(): Promise<number> {
+    this.#assertOpen();
+    return this.#revision;
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.#assertOpen();
+    checkRevision('revision', revision);
+    if (revision > this.#revision) throw storeErrors.futureCompaction(revision, this.#revision);
+    this.#dropHistoryBefore(revision);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#fanout.failAll(storeClosedError(this.backend));
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw storeClosedError(this.backend);
+  }
+
+  #commit(event: StoredEvent): void {
+    this.#revision = event.revision;
+    this.#history.push(event);
+    const excess = this.#history.length - this.#historyStart - this.#historyLimit;
+    if (excess > 0) this.#dropHistoryBefore(this.#history[this.#historyStart + excess - 1]!.revision + 1);
+    this.#fanout.publish(event);
+  }
+
+  /** Forgets the changes with a revision below `revision`. */
+  #dropHistoryBefore(revision: number): void {
+    if (revision <= this.#oldest) return;
+    const end = this.#firstEventAfter(revision - 1);
+    for (let i = this.#historyStart; i < end; i++) this.#history[i] = undefined;
+    this.#historyStart = end;
+    this.#oldest = revision;
+    // Trim the array in bulk rather than shifting it on every write.
+    if (this.#historyStart >= 4096 && this.#historyStart * 2 >= this.#history.length) {
+      this.#history = this.#history.slice(this.#historyStart);
+      this.#historyStart = 0;
+    }
+  }
+
+  /** The index in #history of the first retained change with a revision above `revision`. */
+  #firstEventAfter(revision: number): number {
+    let low = this.#historyStart;
+    let high = this.#history.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.#history[mid]!.revision <= revision) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+}
+
+/** The index of the first element of sorted `keys` that is not below `key`. */
+function lowerBound(keys: readonly string[], key: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (keys[mid]! < key) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** Freezes a JSON value in place, so a predicate that tries to change a stored object fails loudly. */
+function freezeDeep<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) freezeDeep(child);
+  }
+  return value;
+}
