@@ -31,6 +31,14 @@ export class TypeCatalog {
     return this.#byResource.get(resourceKey(group, version, plural));
   }
 
+  /** Any served version of GROUP/PLURAL (how store keys name a type), or undefined. */
+  byGroupResource(group: string, plural: string): ResourceType | undefined {
+    for (const type of this.#byResource.values()) {
+      if (type.group === group && type.plural === plural) return type;
+    }
+    return undefined;
+  }
+
   /** The type of objects with this apiVersion and kind, or undefined. */
   byKind(apiVersion: string, kind: string): ResourceType | undefined {
     for (const type of this.#byResource.values()) {

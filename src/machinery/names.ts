@@ -113,7 +113,7 @@ export function validateObjectMeta(meta: ObjectMeta, rule: NameRule, namespaced:
     const prefix = meta.generateName;
     // The prefix is checked as if a suffix were added, so a name made from it is always valid.
     const sample = prefix.endsWith('-') || prefix.endsWith('.') ? `${prefix}x` : prefix;
-    causes.push(...validateName(sample, rule, 'metadata.generateName').map((c) => ({ ...c, message: c.message.replace(JSON.stringify(sample), JSON.stringify(prefix)) })));
+    causes.push(...validateName(sample, rule, 'metadata.generateName').map((c) => ({ ...c, message: (c.message ?? "").replace(JSON.stringify(sample), JSON.stringify(prefix)) })));
   } else {
     causes.push(required('metadata.name'));
   }

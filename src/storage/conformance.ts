@@ -8,7 +8,7 @@
  * do rely on nothing else writing to the backend while a case runs.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeObject } from '../machinery/object.ts';
 import { StatusError, type StatusReason } from '../machinery/status-error.ts';
@@ -23,11 +23,11 @@ const waitTimeoutMs = 5_000;
 
 export function runStoreConformance(name: string, makeStore: () => Promise<StoreUnderTest>): void {
   /** Runs `body` against a fresh store and always cleans up. */
-  function withStore(body: (store: Store) => Promise<void>): () => Promise<void> {
-    return async () => {
+  function withStore(body: (store: Store, t: TestContext) => Promise<void>): (t: TestContext) => Promise<void> {
+    return async (t) => {
       const { store, cleanup } = await makeStore();
       try {
-        await body(store);
+        await body(store, t);
       } finally {
         await cleanup();
       }
@@ -159,7 +159,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         assert.equal(listed.continue, undefined);
         assert.deepEqual((await store.list('/a/bc/')).items.map((o) => o.metadata.name), ['/a/bc/1']);
         assert.deepEqual((await store.list('/nothing/')).items, []);
-        assert.equal((await store.list('/a/')).items.length, 6);
+        assert.equal((await store.list('/a/')).items.length, 7);
         assert.equal((await store.list('')).items.length, 7);
       }));
 
@@ -211,8 +211,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         await rejectsWith(store.list('/other/', { limit: 1, continue: page.continue }), 'BadRequest');
       }));
 
-      it('expires a continue token older than the retained history', withStore(async (store) => {
-        if (!store.compact) return;
+      it('expires a continue token older than the retained history', withStore(async (store, t) => {
+        if (!store.compact) return t.skip('the backend cannot compact');
         for (let i = 0; i < 3; i++) await store.create(`/things/${i}`, thing(`t${i}`));
         const page = await store.list('/things/', { limit: 1 });
         await store.update('/things/0', thing('t0', { data: { v: '2' } }));
@@ -239,7 +239,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
           ['DELETED', '/things/b', revisionOf(deleted)],
         ]);
         assert.deepEqual(rec.events[0]!.object, updated);
-        assert.equal(rec.events[0]!.previous?.metadata.resourceVersion, String(revisionOf(updated) - 3));
+        assert.equal(rec.events[0]!.previous?.metadata.resourceVersion, String(revisionOf(updated) - 1));
         assert.deepEqual(rec.events[1]!.object, created);
         assert.deepEqual(rec.errors, []);
       }));
@@ -330,8 +330,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         assert.deepEqual(rec.errors, []);
       }));
 
-      it('fails with Expired when asked to replay from a compacted revision', withStore(async (store) => {
-        if (!store.compact) return;
+      it('fails with Expired when asked to replay from a compacted revision', withStore(async (store, t) => {
+        if (!store.compact) return t.skip('the backend cannot compact');
         const r1 = revisionOf(await store.create('/things/a', thing('a')));
         await store.update('/things/a', thing('a', { data: { v: '2' } }));
         const r3 = revisionOf(await store.update('/things/a', thing('a', { data: { v: '3' } })));

@@ -5,4 +5,3 @@
 export { apiVersionOf, builtinKinds, supportedBuiltinKinds, type BuiltinKind } from './kinds.ts';
 export { builtinOpenAPI, schemaRefPrefix, type BuiltinOpenAPI, type GroupVersionKind } from './openapi.ts';
 export { isBuiltinKind, validateBuiltin, type FieldCause, type FieldErrorReason } from './validate.ts';
-export { patchMetadata, type PatchMetadata } from './patch-metadata.ts';

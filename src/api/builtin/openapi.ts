@@ -138,8 +138,13 @@ let cached: BuiltinOpenAPI | undefined;
 
 /** The component schemas of the built-in kinds, generated on first call and shared afterwards. */
 export function builtinOpenAPI(): BuiltinOpenAPI {
-  cached ??= deepFreeze({ schemas: generateSchemas() });
+  cached ??= generateBuiltinOpenAPI();
   return cached;
+}
+
+/** Generates the schemas afresh, bypassing the cache; builtinOpenAPI is what callers want. */
+export function generateBuiltinOpenAPI(): BuiltinOpenAPI {
+  return deepFreeze({ schemas: generateSchemas() });
 }
 
 function generateSchemas(): Record<string, object> {

@@ -138,9 +138,13 @@ export function openAuditLog(home: string, options: AuditLogOptions = {}): Audit
   let position: ChainPosition;
   try {
     const tail = readTail(logFd);
-    const last = tail.lastLine === undefined ? undefined : parseLine(tail.lastLine);
-    if (tail.lastLine !== undefined && (typeof last === 'string' || hashOf(last.prev, last.body) !== last.hash)) {
-      throw new Error(`the last line of ${files.log} is damaged; run verifyAuditLog`);
+    let last: AuditLine | undefined;
+    if (tail.lastLine !== undefined) {
+      const parsed = parseLine(tail.lastLine);
+      if (typeof parsed === 'string' || hashOf(parsed.prev, parsed.body) !== parsed.hash) {
+        throw new Error(`the last line of ${files.log} is damaged; run verifyAuditLog`);
+      }
+      last = parsed;
     }
     checkTailAgainstHead(last, head, files);
     if (tail.fragmentBytes > 0) {

@@ -7,7 +7,7 @@
  * ECDSA P-256 keys, ECDSA-with-SHA-256 signatures, positive 127-bit serial numbers, and every
  * name in subjectAltName (Go ignores the subject common name).
  */
-import './reflect-metadata-shim.ts';
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { X509Certificate as NodeX509Certificate, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';

@@ -1,0 +1,131 @@
+/**
+ * The `nephele` command. Each subcommand only parses its flags and calls into the layers below;
+ * a mistake in the flags is one clear line on stderr and exit code 2.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startHub, type Hub } from '../hub/hub.ts';
+import { verifyAuditLog } from '../hub/security/index.ts';
+
+const defaultHome = '.nephele';
+const defaultListen = '127.0.0.1:6443';
+
+function parseListen(value: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`"${value}" is not HOST:PORT (for example 127.0.0.1:6443)`);
+  const port = Number(match[2]);
+  if (port < 0 || port > 65535) throw new InvalidArgumentError(`port ${port} is out of range (0-65535)`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function parseStore(value: string): string {
+  if (value === 'sqlite' || value === 'memory') return value;
+  if (/^etcd:\/\/[^,\s]+(,[^,\s]+)*$/.test(value)) return value;
+  throw new InvalidArgumentError(`"${value}" is not a store: use sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]`);
+}
+
+async function runHub(opts: { home: string; listen: { host: string; port: number }; store: string }, banner: boolean): Promise<void> {
+  let hub: Hub;
+  try {
+    hub = await startHub({ home: opts.home, host: opts.listen.host, port: opts.listen.port, store: opts.store });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') fail(`cannot listen on ${opts.listen.host}:${opts.listen.port}: the port is in use (pick another with --listen HOST:PORT)`);
+    if (code === 'EACCES') fail(`cannot listen on ${opts.listen.host}:${opts.listen.port}: permission denied (use a port above 1024)`);
+    if (code === 'EADDRNOTAVAIL') fail(`cannot listen on ${opts.listen.host}: no such address on this machine`);
+    fail(`the hub did not start: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const kubeconfig = hub.kubeconfigPath;
+  if (banner) {
+    console.log([
+      '',
+      `Nephele hub is up at ${hub.url} (store: ${opts.store}, home: ${hub.home})`,
+      '',
+      `  kubeconfig:  ${kubeconfig}`,
+      `  try:         kubectl --kubeconfig ${kubeconfig} api-resources`,
+      `               kubectl --kubeconfig ${kubeconfig} get namespaces`,
+      `  token:       npx nephele kubeconfig --home ${opts.home}  (prints the admin kubeconfig with its token)`,
+      `  audit:       npx nephele audit verify --home ${opts.home}`,
+      '',
+      'Press Ctrl+C to stop.',
+      '',
+    ].join('\n'));
+  } else {
+    console.log(`nephele hub ready at ${hub.url}; kubeconfig: ${kubeconfig}`);
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the hub`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    hub.stop().then(() => process.exit(0), (err: unknown) => {
+      console.error('error while stopping:', err);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+function fail(message: string): never {
+  console.error(`nephele: ${message}`);
+  process.exit(1);
+}
+
+const program = new Command();
+program.name('nephele').description('Nephele: one declarative control plane for fleets of Kubernetes clusters').showHelpAfterError(false);
+program.exitOverride();
+program.configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
+
+program.command('up')
+  .description('run the hub in the foreground until SIGINT or SIGTERM')
+  .option('--home <dir>', 'directory for the hub\'s state', defaultHome)
+  .option('--listen <host:port>', 'address to serve HTTPS on', parseListen, parseListen(defaultListen))
+  .option('--store <store>', 'sqlite | memory | etcd://HOST:PORT[,HOST:PORT...]', parseStore, 'sqlite')
+  .action(async (opts: { home: string; listen: { host: string; port: number }; store: string }) => runHub(opts, false));
+
+program.command('start')
+  .description('the hub with its defaults and a start-up banner (what `npm start` runs)')
+  .option('--home <dir>', 'directory for the hub\'s state', defaultHome)
+  .option('--listen <host:port>', 'address to serve HTTPS on', parseListen, parseListen(defaultListen))
+  .option('--store <store>', 'sqlite | memory | etcd://HOST:PORT[,HOST:PORT...]', parseStore, 'sqlite')
+  .action(async (opts: { home: string; listen: { host: string; port: number }; store: string }) => runHub(opts, true));
+
+program.command('kubeconfig')
+  .description('print the admin kubeconfig of a hub')
+  .option('--home <dir>', 'the hub\'s home directory', defaultHome)
+  .action((opts: { home: string }) => {
+    const path = join(resolve(opts.home), 'kubeconfig');
+    try {
+      process.stdout.write(readFileSync(path, 'utf8'));
+    } catch {
+      fail(`no kubeconfig at ${path}: start the hub first (npx nephele up --home ${opts.home})`);
+    }
+  });
+
+const audit = program.command('audit').description('work with the hub\'s audit log');
+audit.command('verify')
+  .description('check the audit log\'s hash chain: exit 0 when intact, 1 when a record was changed or removed')
+  .option('--home <dir>', 'the hub\'s home directory', defaultHome)
+  .action((opts: { home: string }) => {
+    const result = verifyAuditLog(resolve(opts.home));
+    if (result.ok) {
+      console.log(`audit log intact: ${result.records} records`);
+      return;
+    }
+    console.error(`audit log damaged: ${result.problems.length} problem(s) in ${result.records} records`);
+    for (const p of result.problems) console.error(`  line ${p.line}: ${p.problem}`);
+    process.exitCode = 1;
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  fail(err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,261 @@
+/**
+ * The garbage collector: deletes objects whose owners (metadata.ownerReferences) are all gone,
+ * and carries out the foreground and orphan propagation policies that a delete asked for through
+ * the `foregroundDeletion` and `orphan` finalizers. It also finishes namespace deletion by
+ * emptying the namespace first. It acts through the ObjectRegistry, so its deletes obey the same
+ * finalizers and rules as anyone else's. Idempotent: every step re-reads what it changes.
+ */
+import type { KubeObject } from '../../machinery/object.ts';
+import { StatusError } from '../../machinery/status-error.ts';
+import type { Store, WatchEvent } from '../../storage/store.ts';
+import type { ResourceType } from '../../api/resource-type.ts';
+import { storageKey } from '../../api/resource-type.ts';
+import type { TypeCatalog } from '../../api/type-catalog.ts';
+import type { ObjectRegistry } from '../../apiserver/registry.ts';
+import type { UserInfo } from '../../apiserver/admission.ts';
+import { followStore, type StoreFollower } from './store-follower.ts';
+
+const gcUser: UserInfo = { username: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: ['system:serviceaccounts'] };
+
+interface Node {
+  key: string;
+  uid: string;
+  type: ResourceType;
+  namespace: string | undefined;
+  name: string;
+  owners: string[];
+  deleting: boolean;
+  finalizers: string[];
+}
+
+export class GarbageCollector {
+  readonly #store: Store;
+  readonly #registry: ObjectRegistry;
+  readonly #catalog: TypeCatalog;
+  readonly #byUid = new Map<string, Node>();
+  readonly #byKey = new Map<string, Node>();
+  /** Owner uid -> keys of objects that name it as owner. */
+  readonly #dependents = new Map<string, Set<string>>();
+  readonly #queue = new Set<string>();
+  #draining = false;
+  #follower: StoreFollower | undefined;
+  #idle: Array<() => void> = [];
+
+  constructor(store: Store, registry: ObjectRegistry, catalog: TypeCatalog) {
+    this.#store = store;
+    this.#registry = registry;
+    this.#catalog = catalog;
+  }
+
+  start(): Promise<void> {
+    this.#follower = followStore(this.#store, '/registry/', (obj) => this.#keyOf(obj) ?? '', {
+      onSync: (items) => {
+        this.#byUid.clear();
+        this.#byKey.clear();
+        this.#dependents.clear();
+        for (const { key, object } of items) if (key) this.#index(key, object);
+        for (const node of this.#byKey.values()) this.#queue.add(node.key);
+        this.#drain();
+      },
+      onEvent: (event) => this.#onEvent(event),
+    });
+    return this.#follower.synced;
+  }
+
+  stop(): void {
+    this.#follower?.stop();
+  }
+
+  /** Resolves once the work queue is empty (for tests). */
+  idle(): Promise<void> {
+    if (!this.#draining && this.#queue.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #onEvent(event: WatchEvent): void {
+    if (!event.key || event.type === 'BOOKMARK') return;
+    const before = this.#byKey.get(event.key);
+    if (event.type === 'DELETED') {
+      this.#unindex(event.key);
+      if (before) {
+        for (const dep of this.#dependents.get(before.uid) ?? []) this.#queue.add(dep);
+        for (const owner of before.owners) this.#enqueueUid(owner);
+        this.#enqueueNamespaceOf(before);
+      }
+    } else if (event.object) {
+      this.#unindex(event.key);
+      const node = this.#index(event.key, event.object);
+      if (node) {
+        this.#queue.add(node.key);
+        if (node.deleting) for (const owner of node.owners) this.#enqueueUid(owner);
+      }
+    }
+    this.#drain();
+  }
+
+  #enqueueUid(uid: string): void {
+    const node = this.#byUid.get(uid);
+    if (node) this.#queue.add(node.key);
+  }
+
+  #enqueueNamespaceOf(node: Node): void {
+    if (!node.namespace) return;
+    const ns = this.#byKey.get(`/registry/core/namespaces/${node.namespace}`);
+    if (ns?.deleting) this.#queue.add(ns.key);
+  }
+
+  #keyOf(obj: KubeObject): string | undefined {
+    const type = this.#typeOf(obj);
+    return type && obj.metadata.name ? storageKey(type, obj.metadata.namespace, obj.metadata.name) : undefined;
+  }
+
+  #typeOf(obj: KubeObject): ResourceType | undefined {
+    return typeof obj.apiVersion === 'string' && typeof obj.kind === 'string' ? this.#catalog.byKind(obj.apiVersion, obj.kind) : undefined;
+  }
+
+  #index(key: string, obj: KubeObject): Node | undefined {
+    const parts = key.split('/');
+    const type = this.#catalog.byGroupResource(parts[2] === 'core' ? '' : parts[2]!, parts[3]!) ?? this.#typeOf(obj);
+    if (!type || !obj.metadata.uid) return undefined;
+    const node: Node = {
+      key,
+      uid: obj.metadata.uid,
+      type,
+      namespace: obj.metadata.namespace,
+      name: obj.metadata.name!,
+      owners: (obj.metadata.ownerReferences ?? []).map((r) => r.uid),
+      deleting: obj.metadata.deletionTimestamp !== undefined,
+      finalizers: obj.metadata.finalizers ?? [],
+    };
+    this.#byKey.set(key, node);
+    this.#byUid.set(node.uid, node);
+    for (const owner of node.owners) {
+      let set = this.#dependents.get(owner);
+      if (!set) this.#dependents.set(owner, (set = new Set()));
+      set.add(key);
+    }
+    return node;
+  }
+
+  #unindex(key: string): void {
+    const node = this.#byKey.get(key);
+    if (!node) return;
+    this.#byKey.delete(key);
+    if (this.#byUid.get(node.uid) === node) this.#byUid.delete(node.uid);
+    for (const owner of node.owners) {
+      const set = this.#dependents.get(owner);
+      set?.delete(key);
+      if (set && set.size === 0) this.#dependents.delete(owner);
+    }
+  }
+
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    void (async () => {
+      while (this.#queue.size > 0) {
+        const key = this.#queue.values().next().value!;
+        this.#queue.delete(key);
+        try {
+          await this.#process(key);
+        } catch (err) {
+          if (!(err instanceof StatusError && (err.reason === 'NotFound' || err.reason === 'Conflict'))) {
+            console.error(`garbage collector: ${key}:`, err instanceof Error ? err.message : err);
+          }
+        }
+      }
+      this.#draining = false;
+      for (const resolve of this.#idle.splice(0)) resolve();
+    })();
+  }
+
+  async #process(key: string): Promise<void> {
+    const node = this.#byKey.get(key);
+    if (!node) return;
+    if (node.deleting && node.finalizers.includes('orphan')) return this.#orphanDependents(node);
+    if (node.deleting && node.finalizers.includes('foregroundDeletion')) return this.#foreground(node);
+    if (node.deleting && node.type.kind === 'Namespace' && node.type.group === '' && node.finalizers.includes('kubernetes')) return this.#emptyNamespace(node);
+    if (node.owners.length > 0) return this.#checkOwners(node);
+  }
+
+  /** Deletes the object when every owner is gone; drops references to the owners that are gone. */
+  async #checkOwners(node: Node): Promise<void> {
+    const live = await this.#registry.tryGet(node.type, node.namespace, node.name);
+    if (!live || live.metadata.uid !== node.uid) return;
+    const refs = live.metadata.ownerReferences ?? [];
+    const present: typeof refs = [];
+    for (const ref of refs) {
+      if (await this.#ownerExists(ref, node.namespace)) present.push(ref);
+    }
+    if (present.length === refs.length) return;
+    if (present.length === 0) {
+      const ownerBeingDeletedInForeground = refs.some((r) => this.#byUid.get(r.uid)?.finalizers.includes('foregroundDeletion'));
+      await this.#registry.delete(node.type, node.namespace, node.name, { user: gcUser, propagationPolicy: ownerBeingDeletedInForeground ? 'Foreground' : 'Background', preconditions: { uid: node.uid } });
+      return;
+    }
+    const next = structuredClone(live);
+    next.metadata.ownerReferences = present;
+    await this.#registry.update(node.type, node.namespace, node.name, next, { user: gcUser, fieldManager: 'garbage-collector' });
+  }
+
+  async #ownerExists(ref: { apiVersion: string; kind: string; name: string; uid: string }, namespace: string | undefined): Promise<boolean> {
+    const indexed = this.#byUid.get(ref.uid);
+    if (indexed) return true;
+    // Not seen (yet): look it up directly before concluding it is gone.
+    const type = this.#catalog.byKind(ref.apiVersion, ref.kind);
+    if (!type) return false;
+    const owner = await this.#store.get(storageKey(type, type.namespaced ? namespace : undefined, ref.name));
+    return owner?.metadata.uid === ref.uid;
+  }
+
+  /** Foreground: dependents go first; the owner's finalizer is removed once none remain. */
+  async #foreground(node: Node): Promise<void> {
+    const dependents = [...(this.#dependents.get(node.uid) ?? [])].map((k) => this.#byKey.get(k)).filter((d): d is Node => d !== undefined);
+    for (const dep of dependents) {
+      if (dep.deleting) continue;
+      await this.#registry.delete(dep.type, dep.namespace, dep.name, { user: gcUser, propagationPolicy: 'Foreground', preconditions: { uid: dep.uid } }).catch(ignoreGone);
+    }
+    if (dependents.length === 0) await this.#removeFinalizer(node, 'foregroundDeletion');
+  }
+
+  /** Orphan: dependents lose their reference to the owner, then the owner goes. */
+  async #orphanDependents(node: Node): Promise<void> {
+    for (const key of [...(this.#dependents.get(node.uid) ?? [])]) {
+      const dep = this.#byKey.get(key);
+      if (!dep) continue;
+      const live = await this.#registry.tryGet(dep.type, dep.namespace, dep.name);
+      if (!live) continue;
+      const next = structuredClone(live);
+      next.metadata.ownerReferences = (live.metadata.ownerReferences ?? []).filter((r) => r.uid !== node.uid);
+      if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
+      await this.#registry.update(dep.type, dep.namespace, dep.name, next, { user: gcUser, fieldManager: 'garbage-collector' }).catch(ignoreGone);
+    }
+    await this.#removeFinalizer(node, 'orphan');
+  }
+
+  /** A terminating namespace is emptied; its finalizer goes when nothing is left in it. */
+  async #emptyNamespace(node: Node): Promise<void> {
+    let remaining = 0;
+    for (const other of [...this.#byKey.values()]) {
+      if (other.namespace !== node.name || !other.type.namespaced) continue;
+      remaining++;
+      if (!other.deleting) {
+        await this.#registry.delete(other.type, other.namespace, other.name, { user: gcUser, propagationPolicy: 'Background', preconditions: { uid: other.uid } }).catch(ignoreGone);
+      }
+    }
+    if (remaining === 0) await this.#removeFinalizer(node, 'kubernetes');
+  }
+
+  async #removeFinalizer(node: Node, finalizer: string): Promise<void> {
+    const live = await this.#registry.tryGet(node.type, node.namespace, node.name);
+    if (!live || live.metadata.uid !== node.uid || !(live.metadata.finalizers ?? []).includes(finalizer)) return;
+    const next = structuredClone(live);
+    next.metadata.finalizers = (live.metadata.finalizers ?? []).filter((f) => f !== finalizer);
+    await this.#registry.update(node.type, node.namespace, node.name, next, { user: gcUser, fieldManager: 'garbage-collector' });
+  }
+}
+
+function ignoreGone(err: unknown): void {
+  if (err instanceof StatusError && (err.reason === 'NotFound' || err.reason === 'Conflict')) return;
+  throw err;
+}

@@ -1,0 +1,196 @@
+/**
+ * The hub: one process that serves the Nephele API over HTTPS on a store, with its built-in
+ * controllers (garbage collection, namespace lifecycle, CustomResourceDefinitions). `startHub`
+ * prepares the home directory on first start (CA and serving certificate, admin token,
+ * encryption key, kubeconfig), and returns once /readyz would answer 200.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { KubeObject } from '../machinery/object.ts';
+import { isPlainObject } from '../machinery/object.ts';
+import { realClock, type Clock } from '../machinery/clock.ts';
+import { StatusError } from '../machinery/status-error.ts';
+import type { Store } from '../storage/store.ts';
+import { createMemoryStore, createSqliteStore, createEtcdStore } from '../storage/index.ts';
+import { TypeCatalog } from '../api/type-catalog.ts';
+import type { ResourceType } from '../api/resource-type.ts';
+import { builtinResourceTypes } from '../api/kinds/builtin-kinds.ts';
+import { crdResourceType } from '../api/kinds/crd.ts';
+import { fleetResourceTypes } from '../api/kinds/fleet.ts';
+import { AdmissionChain, type UserInfo } from '../apiserver/admission.ts';
+import { ObjectRegistry } from '../apiserver/registry.ts';
+import { ApiHandler } from '../apiserver/handler.ts';
+import { ApiMetrics } from '../apiserver/metrics.ts';
+import {
+  ensureAdminToken, ensureServingCertificates, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
+  renderKubeconfig, sealSecretData, writeKubeconfig, type AuditLog, type SecretBoxKey,
+} from './security/index.ts';
+import { GarbageCollector } from './controllers/garbage-collector.ts';
+import { CrdController } from './controllers/crd-controller.ts';
+
+export const kubernetesVersion = 'v1.32.0-nephele.0';
+
+export interface HubOptions {
+  /** Directory for the hub's state: certificates, tokens, keys, the SQLite file, the audit log. */
+  home: string;
+  /** Address to listen on; port 0 picks a free port. Defaults to 127.0.0.1:6443. */
+  host?: string;
+  port?: number;
+  /** `sqlite` (default), `memory`, or `etcd://host:port[,host:port...]`. */
+  store?: string;
+  clock?: Clock;
+  /** Extra host names or IPs the serving certificate should carry. */
+  hosts?: string[];
+}
+
+export interface Hub {
+  readonly url: string;
+  readonly port: number;
+  readonly home: string;
+  readonly kubeconfigPath: string;
+  readonly token: string;
+  readonly store: Store;
+  readonly catalog: TypeCatalog;
+  readonly registry: ObjectRegistry;
+  readonly admission: AdmissionChain;
+  readonly handler: ApiHandler;
+  readonly garbageCollector: GarbageCollector;
+  stop(): Promise<void>;
+}
+
+/** Opens the store a `--store` value names. */
+export async function openStore(spec: string, home: string): Promise<Store> {
+  if (spec === 'memory') return createMemoryStore();
+  if (spec === 'sqlite') return createSqliteStore({ path: join(home, 'store.db') });
+  if (spec.startsWith('etcd://')) {
+    const endpoints = spec.slice('etcd://'.length).split(',').filter(Boolean).map((e) => `http://${e}`);
+    if (endpoints.length === 0) throw new Error(`--store ${spec}: name at least one etcd endpoint, as etcd://HOST:PORT[,HOST:PORT...]`);
+    return createEtcdStore({ endpoints });
+  }
+  throw new Error(`--store ${spec}: unknown store; use sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]`);
+}
+
+/** Secrets are sealed with the hub's key before they reach the store, and opened on the way out. */
+function sealSecrets(type: ResourceType, key: SecretBoxKey): ResourceType {
+  const field = 'nephele.dev/sealed';
+  return {
+    ...type,
+    storageTransform: {
+      toStorage(obj: KubeObject): KubeObject {
+        const { data, ...rest } = obj;
+        if (!isPlainObject(data) || Object.keys(data).length === 0) return obj;
+        const context = `${obj.metadata.namespace}/${obj.metadata.name}`;
+        return { ...rest, [field]: sealSecretData(key, data as Record<string, string>, context) };
+      },
+      fromStorage(obj: KubeObject): KubeObject {
+        const sealed = obj[field];
+        if (typeof sealed !== 'string') return obj;
+        const { [field]: _sealed, ...rest } = obj;
+        void _sealed;
+        const context = `${obj.metadata.namespace}/${obj.metadata.name}`;
+        return { ...rest, data: openSecretData(key, sealed, context) };
+      },
+    },
+  };
+}
+
+const bootstrapNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'nephele-system'];
+const systemUser: UserInfo = { username: 'system:nephele-hub', groups: ['system:masters'] };
+
+export async function startHub(options: HubOptions): Promise<Hub> {
+  const home = resolve(options.home);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const host = options.host ?? '127.0.0.1';
+  const clock = options.clock ?? realClock;
+  const hosts = [...new Set([host, ...(options.hosts ?? [])].filter((h) => h !== '0.0.0.0' && h !== '::'))];
+  const [certs, token, key] = await Promise.all([ensureServingCertificates(home, hosts), ensureAdminToken(home), loadOrCreateKey(home)]);
+  const authenticator = await loadTokens(home);
+  const store = await openStore(options.store ?? 'sqlite', home);
+  let audit: AuditLog | undefined;
+  let server: Server | undefined;
+  const stoppers: Array<() => void> = [];
+  try {
+    audit = openAuditLog(home);
+    const catalog = new TypeCatalog();
+    const crdType = crdResourceType();
+    for (const type of builtinResourceTypes()) catalog.add(type.kind === 'Secret' && type.group === '' ? sealSecrets(type, key) : type);
+    catalog.add(crdType);
+    for (const type of fleetResourceTypes()) catalog.add(type);
+    const admission = new AdmissionChain();
+    const registry = new ObjectRegistry(store, admission, clock);
+    await ensureNamespaces(registry, catalog);
+    const crds = new CrdController(store, registry, catalog, crdType);
+    const gc = new GarbageCollector(store, registry, catalog);
+    await crds.start();
+    stoppers.push(() => crds.stop());
+    await gc.start();
+    stoppers.push(() => gc.stop());
+    let ready = false;
+    const metrics = new ApiMetrics(() => store.currentRevision());
+    const auditLog = audit;
+    const handler = new ApiHandler({
+      catalog,
+      registry,
+      metrics,
+      audit: { append: (record) => auditLog.append(record) },
+      authenticator: { authenticate: (header) => {
+        const who = authenticator.authenticate(header);
+        return who ? { username: who.user, groups: who.groups } : undefined;
+      } },
+      ready: () => ready,
+      gitVersion: kubernetesVersion,
+    });
+    server = createServer({ cert: certs.certPem, key: certs.keyPem, keepAlive: true, requestTimeout: 0, maxHeaderSize: 64 * 1024 }, handler.handle);
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 70_000;
+    const listening = server;
+    await new Promise<void>((resolveListen, reject) => {
+      listening.once('error', reject);
+      listening.listen(options.port ?? 6443, host, () => {
+        listening.off('error', reject);
+        resolveListen();
+      });
+    });
+    const port = (listening.address() as AddressInfo).port;
+    const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+    const url = `https://${urlHost}:${port}`;
+    const kubeconfigPath = await writeKubeconfig(home, renderKubeconfig({ server: url, caPem: certs.caPem, token, clusterName: 'nephele', user: 'admin', context: 'nephele' }));
+    ready = true;
+    let stopped = false;
+    return {
+      url, port, home, kubeconfigPath, token, store, catalog, registry, admission, handler, garbageCollector: gc,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        ready = false;
+        for (const stop of stoppers) stop();
+        handler.closeWatches();
+        await new Promise<void>((done) => {
+          listening.close(() => done());
+          listening.closeAllConnections();
+        });
+        await store.close();
+        await auditLog.close();
+      },
+    };
+  } catch (err) {
+    for (const stop of stoppers) stop();
+    server?.close();
+    await store.close().catch(() => undefined);
+    await audit?.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function ensureNamespaces(registry: ObjectRegistry, catalog: TypeCatalog): Promise<void> {
+  const namespaces = catalog.byResource('', 'v1', 'namespaces')!;
+  for (const name of bootstrapNamespaces) {
+    try {
+      await registry.create(namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { user: systemUser, fieldManager: 'nephele-hub' });
+    } catch (err) {
+      if (!(err instanceof StatusError && err.reason === 'AlreadyExists')) throw err;
+    }
+  }
+}

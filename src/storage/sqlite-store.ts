@@ -1,0 +1,366 @@
+/**
+ * SqliteStore keeps objects in one SQLite file through `node:sqlite`: the embedded default for a
+ * single hub. A write is acknowledged only after its transaction is committed with WAL and
+ * synchronous=FULL, so it survives kill -9 (and power loss, as far as the disk keeps its fsync
+ * promises). The file belongs to one process: it is opened with an exclusive lock, and watches fan
+ * out in process, from the same synchronous code path that commits.
+ *
+ * Tables: `objects` holds the current state, `events` the recent changes (for watch replay), and
+ * `meta` the bookkeeping that must outlive both (the revision floor and the oldest retained
+ * revision). The revision is `MAX(events.revision)` or the floor, so it never goes backwards.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { KubeObject } from '../machinery/object.ts';
+import { decodeContinue, encodeContinue } from './continue-token.ts';
+import { checkRevision, stampRevision, storeClosedError, storeErrors } from './store-errors.ts';
+import type { DeleteOptions, ListOptions, ListResult, Store, Watch, WatchEventType, WatchHandlers, WatchOptions } from './store.ts';
+import { WatchChannel } from './watch-channel.ts';
+import { copyEvent, WatchFanout, type StoredEvent } from './watch-fanout.ts';
+
+export interface SqliteStoreOptions {
+  /** The database file; created when missing. `:memory:` works for tests that need no file. */
+  path: string;
+  /** How many recent changes stay available for watch replay. Default 10,000. */
+  historyLimit?: number;
+}
+
+const schemaVersion = 1;
+const defaultHistoryLimit = 10_000;
+/** Rows read per query while listing, so a huge prefix never sits in memory twice. */
+const listBatch = 500;
+
+const schema = `
+  CREATE TABLE objects (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    created INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE events (
+    revision INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value TEXT,
+    previous TEXT
+  );
+  CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+interface ObjectRow {
+  value: string;
+  revision: number;
+}
+
+interface EventRow {
+  revision: number;
+  key: string;
+  type: string;
+  value: string | null;
+  previous: string | null;
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(options);
+}
+
+export class SqliteStore implements Store {
+  readonly backend = 'sqlite';
+  readonly #db: DatabaseSync;
+  readonly #historyLimit: number;
+  /** Compaction of the events log runs once this many extra changes piled up, not on every write. */
+  readonly #compactionSlack: number;
+  readonly #sql: ReturnType<typeof prepareStatements>;
+  #revision: number;
+  /** The oldest revision a replay can begin at; a watch from below `#oldest - 1` is Expired. */
+  #oldest: number;
+  readonly #fanout = new WatchFanout();
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    const limit = options.historyLimit ?? defaultHistoryLimit;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`historyLimit must be a positive integer, got ${limit}`);
+    this.#historyLimit = limit;
+    this.#compactionSlack = Math.max(1, Math.min(1_000, Math.floor(limit / 10)));
+    this.#db = openDatabase(options.path);
+    try {
+      this.#sql = prepareStatements(this.#db);
+      const meta = new Map(this.#sql.readMeta.all().map((row) => [row.name as string, row.value as number]));
+      const lastEvent = (this.#sql.lastEventRevision.get()?.revision as number | null) ?? 0;
+      this.#revision = Math.max(lastEvent, meta.get('revision') ?? 0);
+      this.#oldest = meta.get('oldest') ?? 1;
+    } catch (err) {
+      this.#db.close();
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<KubeObject | undefined> {
+    this.#assertOpen();
+    const row = this.#sql.getObject.get(key) as ObjectRow | undefined;
+    return row && (JSON.parse(row.value) as KubeObject);
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    this.#assertOpen();
+    const limit = options.limit ?? 0;
+    checkRevision('limit', limit);
+    let revision = this.#revision;
+    let from = prefix;
+    /** A key to pass over: where the previous page (or batch) stopped. */
+    let skip: string | undefined;
+    if (options.continue !== undefined) {
+      const position = decodeContinue(options.continue, prefix);
+      if (position.revision < this.#oldest - 1) throw storeErrors.staleContinue();
+      // As in the memory store: later pages report the first page's revision (see continue-token.ts).
+      revision = position.revision;
+      from = skip = position.key;
+    }
+    const upper = prefixUpperBound(prefix);
+    const items: KubeObject[] = [];
+    let lastKey: string | undefined;
+    let more = false;
+    // Every read below is synchronous, so the whole page sees one committed state.
+    scan: for (;;) {
+      const rows = (upper === undefined
+        ? this.#sql.listFrom.all(from, listBatch)
+        : this.#sql.listRange.all(from, upper, listBatch)) as unknown as { key: string; value: string }[];
+      for (const row of rows) {
+        if (row.key === skip) continue;
+        if (!row.key.startsWith(prefix)) break scan;
+        const object = JSON.parse(row.value) as KubeObject;
+        if (options.predicate && !options.predicate(object)) continue;
+        if (limit > 0 && items.length === limit) {
+          more = true;
+          break scan;
+        }
+        items.push(object);
+        lastKey = row.key;
+      }
+      if (rows.length < listBatch) break;
+      from = skip = rows[rows.length - 1]!.key;
+    }
+    const result: ListResult = { items, revision };
+    if (more && lastKey !== undefined) result.continue = encodeContinue({ key: lastKey, revision });
+    return result;
+  }
+
+  async create(key: string, obj: KubeObject): Promise<KubeObject> {
+    this.#assertOpen();
+    if (this.#sql.getObject.get(key)) throw storeErrors.alreadyExists(key);
+    const revision = this.#revision + 1;
+    const object = stampRevision(copyForStore(obj), revision);
+    const value = JSON.stringify(object);
+    this.#write(revision, () => {
+      this.#sql.insertObject.run(key, value, revision, revision);
+      this.#sql.insertEvent.run(revision, key, 'ADDED', value, null);
+    });
+    this.#fanout.publish({ type: 'ADDED', key, revision, object });
+    return object;
+  }
+
+  async update(key: string, obj: KubeObject, expectedRevision?: number): Promise<KubeObject> {
+    this.#assertOpen();
+    checkRevision('expectedRevision', expectedRevision);
+    const current = this.#sql.getObject.get(key) as ObjectRow | undefined;
+    if (!current) throw storeErrors.notFound(key);
+    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw storeErrors.modified(key);
+    const revision = this.#revision + 1;
+    const object = stampRevision(copyForStore(obj), revision);
+    const value = JSON.stringify(object);
+    this.#write(revision, () => {
+      this.#sql.updateObject.run(value, revision, key);
+      this.#sql.insertEvent.run(revision, key, 'MODIFIED', value, current.value);
+    });
+    if (this.#fanout.size > 0) {
+      this.#fanout.publish({ type: 'MODIFIED', key, revision, object, previous: JSON.parse(current.value) as KubeObject });
+    }
+    return object;
+  }
+
+  async delete(key: string, options: DeleteOptions = {}): Promise<KubeObject> {
+    this.#assertOpen();
+    checkRevision('expectedRevision', options.expectedRevision);
+    const current = this.#sql.getObject.get(key) as ObjectRow | undefined;
+    if (!current) throw storeErrors.notFound(key);
+    if (options.expectedRevision !== undefined && current.revision !== options.expectedRevision) {
+      throw storeErrors.revisionPrecondition(key, options.expectedRevision, current.revision);
+    }
+    const previous = JSON.parse(current.value) as KubeObject;
+    if (options.expectedUid !== undefined && previous.metadata?.uid !== options.expectedUid) {
+      throw storeErrors.uidPrecondition(key, options.expectedUid, previous.metadata?.uid);
+    }
+    const revision = this.#revision + 1;
+    this.#write(revision, () => {
+      this.#sql.deleteObject.run(key);
+      this.#sql.insertEvent.run(revision, key, 'DELETED', null, current.value);
+    });
+    const object = stampRevision(JSON.parse(current.value) as KubeObject, revision);
+    this.#fanout.publish({ type: 'DELETED', key, revision, object, previous });
+    return object;
+  }
+
+  async watch(prefix: string, options: WatchOptions, handlers: WatchHandlers): Promise<Watch> {
+    this.#assertOpen();
+    const from = options.fromRevision ?? 0;
+    checkRevision('fromRevision', from);
+    if (from > 0 && from < this.#oldest - 1) throw storeErrors.tooOld(from, this.#oldest - 1);
+    const channel = new WatchChannel({
+      handlers,
+      bookmarkIntervalMs: options.bookmarkIntervalMs,
+      bookmarkRevision: () => this.#revision,
+      onClose: () => this.#fanout.unsubscribe(channel),
+    });
+    // Replay and subscription happen in one synchronous step, so no write can fall between them.
+    if (from > 0 && from < this.#revision) {
+      for (const row of this.#sql.eventsAfter.iterate(from) as Iterable<EventRow>) {
+        if (row.key.startsWith(prefix)) channel.push(copyEvent(eventFromRow(row)));
+      }
+    }
+    this.#fanout.subscribe(channel, prefix, from > 0 ? from : this.#revision);
+    return channel;
+  }
+
+  async currentRevision(): Promise<number> {
+    this.#assertOpen();
+    return this.#revision;
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.#assertOpen();
+    checkRevision('revision', revision);
+    if (revision > this.#revision) throw storeErrors.futureCompaction(revision, this.#revision);
+    if (revision <= this.#oldest) return;
+    this.#transaction(() => this.#compactBefore(revision));
+    this.#oldest = revision;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#fanout.failAll(storeClosedError(this.backend));
+    try {
+      this.#sql.writeMeta.run('revision', this.#revision);
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw storeClosedError(this.backend);
+  }
+
+  /**
+   * Commits one change at `revision` in its own transaction, trimming the events log when it has
+   * grown past its bound. The in-memory revision moves only once the commit is durable.
+   */
+  #write(revision: number, apply: () => void): void {
+    const trimBefore = revision - this.#oldest + 1 > this.#historyLimit + this.#compactionSlack
+      ? revision - this.#historyLimit + 1
+      : undefined;
+    this.#transaction(() => {
+      apply();
+      if (trimBefore !== undefined) this.#compactBefore(trimBefore);
+    });
+    this.#revision = revision;
+    if (trimBefore !== undefined) this.#oldest = trimBefore;
+  }
+
+  #compactBefore(revision: number): void {
+    this.#sql.deleteEventsBefore.run(revision);
+    this.#sql.writeMeta.run('oldest', revision);
+    this.#sql.writeMeta.run('revision', this.#revision);
+  }
+
+  #transaction(body: () => void): void {
+    this.#sql.begin.run();
+    try {
+      body();
+      this.#sql.commit.run();
+    } catch (err) {
+      if (this.#db.isTransaction) this.#sql.rollback.run();
+      throw err;
+    }
+  }
+}
+
+function openDatabase(path: string): DatabaseSync {
+  const db = new DatabaseSync(path);
+  try {
+    // The exclusive lock must be set before the first access to hold for the connection's life.
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    const mode = db.prepare('PRAGMA journal_mode = WAL').get()?.journal_mode;
+    if (mode !== 'wal' && path !== ':memory:') throw new Error(`could not switch ${path} to WAL (journal_mode is ${String(mode)})`);
+    db.exec('PRAGMA synchronous = ' + (process.env.SQ_SYNC ?? 'FULL'));
+    db.exec('BEGIN EXCLUSIVE');
+    const version = db.prepare('PRAGMA user_version').get()?.user_version as number;
+    if (version === 0) {
+      db.exec(schema);
+      db.exec(`PRAGMA user_version = ${schemaVersion}`);
+    } else if (version !== schemaVersion) {
+      throw new Error(`${path} has schema version ${version}; this build reads version ${schemaVersion}`);
+    }
+    db.exec('COMMIT');
+    return db;
+  } catch (err) {
+    db.close();
+    if (err instanceof Error && /database is locked/.test(err.message)) {
+      throw new Error(`sqlite store: ${path} is in use by another process (${err.message})`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function prepareStatements(db: DatabaseSync) {
+  const prepare = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    begin: prepare('BEGIN'),
+    commit: prepare('COMMIT'),
+    rollback: prepare('ROLLBACK'),
+    getObject: prepare('SELECT value, revision FROM objects WHERE key = ?'),
+    listFrom: prepare('SELECT key, value FROM objects WHERE key >= ? ORDER BY key LIMIT ?'),
+    listRange: prepare('SELECT key, value FROM objects WHERE key >= ? AND key < ? ORDER BY key LIMIT ?'),
+    insertObject: prepare('INSERT INTO objects (key, value, revision, created) VALUES (?, ?, ?, ?)'),
+    updateObject: prepare('UPDATE objects SET value = ?, revision = ? WHERE key = ?'),
+    deleteObject: prepare('DELETE FROM objects WHERE key = ?'),
+    insertEvent: prepare('INSERT INTO events (revision, key, type, value, previous) VALUES (?, ?, ?, ?, ?)'),
+    eventsAfter: prepare('SELECT revision, key, type, value, previous FROM events WHERE revision > ? ORDER BY revision'),
+    deleteEventsBefore: prepare('DELETE FROM events WHERE revision < ?'),
+    lastEventRevision: prepare('SELECT MAX(revision) AS revision FROM events'),
+    readMeta: prepare('SELECT name, value FROM meta'),
+    writeMeta: prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+  };
+}
+
+function eventFromRow(row: EventRow): StoredEvent {
+  const type = row.type as WatchEventType;
+  const event: StoredEvent = { type, key: row.key, revision: row.revision };
+  if (row.previous !== null) event.previous = JSON.parse(row.previous) as KubeObject;
+  // DELETED keeps only the last state; the event shows it stamped with the delete's revision.
+  event.object = row.value !== null
+    ? (JSON.parse(row.value) as KubeObject)
+    : stampRevision(JSON.parse(row.previous!) as KubeObject, row.revision);
+  return event;
+}
+
+/** A copy of the caller's object that the store may stamp; JSON is what gets stored anyway. */
+function copyForStore(obj: KubeObject): KubeObject {
+  return JSON.parse(JSON.stringify(obj)) as KubeObject;
+}
+
+/**
+ * The smallest string above every key that starts with `prefix`, in SQLite's byte order, or
+ * undefined when there is none short of the end. Raising the last UTF-16 unit is a valid bound
+ * whenever it is not a surrogate; the caller also checks `startsWith`, so a loose bound is safe.
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  for (let end = prefix.length; end > 0; end--) {
+    const unit = prefix.charCodeAt(end - 1);
+    if (unit < 0xd7ff || (unit >= 0xe000 && unit < 0xffff)) {
+      return prefix.slice(0, end - 1) + String.fromCharCode(unit + 1);
+    }
+  }
+  return undefined;
+}
