@@ -60,6 +60,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       it('answers NotFound for updating or deleting a missing key', withStore(async (store) => {
         await rejectsWith(store.update('/things/missing', thing('missing')), 'NotFound');
         await rejectsWith(store.update('/things/missing', thing('missing'), 1), 'NotFound');
+        await rejectsWith(store.update('/things/missing', thing('missing'), 0), 'NotFound');
+        assert.equal(await store.get('/things/missing'), undefined);
         await rejectsWith(store.delete('/things/missing'), 'NotFound');
         await rejectsWith(store.delete('/things/missing', { expectedUid: 'x' }), 'NotFound');
       }));
@@ -338,7 +340,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         await store.compact(r3);
         await store.compact(r3);
         const rec = record();
-        await rejectsWith(store.watch('/things/', { fromRevision: r1 }, rec.handlers), 'Expired', new RegExp(`too old resource version: ${r1} `));
+        // The number in brackets is the oldest revision a watch can still start from.
+        await rejectsWith(store.watch('/things/', { fromRevision: r1 }, rec.handlers), 'Expired', new RegExp(`^too old resource version: ${r1} \\(${r3 - 1}\\)$`));
         const watch = await store.watch('/things/', { fromRevision: r3 - 1 }, rec.handlers);
         await rec.until(() => rec.events.length >= 1, 'the retained change');
         watch.stop();

@@ -104,6 +104,13 @@ describe('sqlite store', () => {
     await store.close();
   });
 
+  it('runs on :memory: for tests that need no file', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    const created = await store.create('/k/a', { metadata: { name: 'a' } });
+    assert.deepEqual(await store.get('/k/a'), created);
+    await store.close();
+  });
+
   it('computes a prefix upper bound in byte order', () => {
     assert.equal(prefixUpperBound('/a/'), '/a0');
     assert.equal(prefixUpperBound(''), undefined);

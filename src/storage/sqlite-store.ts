@@ -3,7 +3,12 @@
  * single hub. A write is acknowledged only after its transaction is committed with WAL and
  * synchronous=FULL, so it survives kill -9 (and power loss, as far as the disk keeps its fsync
  * promises). The file belongs to one process: it is opened with an exclusive lock, and watches fan
- * out in process, from the same synchronous code path that commits.
+ * out in process, right after the commit.
+ *
+ * Writes are group-committed: the writes that arrive within one event-loop turn share one
+ * transaction and so one fsync. The fsync is the whole cost of a small write, so this is what lets
+ * concurrent clients write many thousands of objects a second; each write still succeeds or fails
+ * on its own, and reads only ever see committed state.
  *
  * Tables: `objects` holds the current state, `events` the recent changes (for watch replay), and
  * `meta` the bookkeeping that must outlive both (the revision floor and the oldest retained
@@ -11,6 +16,7 @@
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { KubeObject } from '../machinery/object.ts';
+import { StatusError } from '../machinery/status-error.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import { checkRevision, stampRevision, storeClosedError, storeErrors } from './store-errors.ts';
 import type { DeleteOptions, ListOptions, ListResult, Store, Watch, WatchEventType, WatchHandlers, WatchOptions } from './store.ts';
@@ -49,6 +55,15 @@ const schema = `
   ) WITHOUT ROWID;
 `;
 
+/** At most this many changes share one transaction, which bounds how long a commit blocks. */
+const maxGroupCommit = 1_000;
+
+interface PendingWrite {
+  apply: (revision: number) => StoredEvent;
+  resolve: (object: KubeObject) => void;
+  reject: (err: unknown) => void;
+}
+
 interface ObjectRow {
   value: string;
   revision: number;
@@ -77,7 +92,10 @@ export class SqliteStore implements Store {
   /** The oldest revision a replay can begin at; a watch from below `#oldest - 1` is Expired. */
   #oldest: number;
   readonly #fanout = new WatchFanout();
+  readonly #pending: PendingWrite[] = [];
+  #flushScheduled = false;
   #closed = false;
+  #closing = false;
 
   constructor(options: SqliteStoreOptions) {
     const limit = options.historyLimit ?? defaultHistoryLimit;
@@ -149,57 +167,54 @@ export class SqliteStore implements Store {
 
   async create(key: string, obj: KubeObject): Promise<KubeObject> {
     this.#assertOpen();
-    if (this.#sql.getObject.get(key)) throw storeErrors.alreadyExists(key);
-    const revision = this.#revision + 1;
-    const object = stampRevision(copyForStore(obj), revision);
-    const value = JSON.stringify(object);
-    this.#write(revision, () => {
+    const object = copyForStore(obj);
+    return this.#enqueue((revision) => {
+      if (this.#sql.getObject.get(key)) throw storeErrors.alreadyExists(key);
+      stampRevision(object, revision);
+      const value = JSON.stringify(object);
       this.#sql.insertObject.run(key, value, revision, revision);
       this.#sql.insertEvent.run(revision, key, 'ADDED', value, null);
+      return { type: 'ADDED', key, revision, object };
     });
-    this.#fanout.publish({ type: 'ADDED', key, revision, object });
-    return object;
   }
 
   async update(key: string, obj: KubeObject, expectedRevision?: number): Promise<KubeObject> {
     this.#assertOpen();
     checkRevision('expectedRevision', expectedRevision);
-    const current = this.#sql.getObject.get(key) as ObjectRow | undefined;
-    if (!current) throw storeErrors.notFound(key);
-    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw storeErrors.modified(key);
-    const revision = this.#revision + 1;
-    const object = stampRevision(copyForStore(obj), revision);
-    const value = JSON.stringify(object);
-    this.#write(revision, () => {
+    const object = copyForStore(obj);
+    return this.#enqueue((revision) => {
+      const current = this.#sql.getObject.get(key) as ObjectRow | undefined;
+      if (!current) throw storeErrors.notFound(key);
+      if (expectedRevision !== undefined && current.revision !== expectedRevision) throw storeErrors.modified(key);
+      stampRevision(object, revision);
+      const value = JSON.stringify(object);
       this.#sql.updateObject.run(value, revision, key);
       this.#sql.insertEvent.run(revision, key, 'MODIFIED', value, current.value);
+      const event: StoredEvent = { type: 'MODIFIED', key, revision, object };
+      // Parsing the previous state is work only a watch needs.
+      if (this.#fanout.size > 0) event.previous = JSON.parse(current.value) as KubeObject;
+      return event;
     });
-    if (this.#fanout.size > 0) {
-      this.#fanout.publish({ type: 'MODIFIED', key, revision, object, previous: JSON.parse(current.value) as KubeObject });
-    }
-    return object;
   }
 
   async delete(key: string, options: DeleteOptions = {}): Promise<KubeObject> {
     this.#assertOpen();
     checkRevision('expectedRevision', options.expectedRevision);
-    const current = this.#sql.getObject.get(key) as ObjectRow | undefined;
-    if (!current) throw storeErrors.notFound(key);
-    if (options.expectedRevision !== undefined && current.revision !== options.expectedRevision) {
-      throw storeErrors.revisionPrecondition(key, options.expectedRevision, current.revision);
-    }
-    const previous = JSON.parse(current.value) as KubeObject;
-    if (options.expectedUid !== undefined && previous.metadata?.uid !== options.expectedUid) {
-      throw storeErrors.uidPrecondition(key, options.expectedUid, previous.metadata?.uid);
-    }
-    const revision = this.#revision + 1;
-    this.#write(revision, () => {
+    return this.#enqueue((revision) => {
+      const current = this.#sql.getObject.get(key) as ObjectRow | undefined;
+      if (!current) throw storeErrors.notFound(key);
+      if (options.expectedRevision !== undefined && current.revision !== options.expectedRevision) {
+        throw storeErrors.revisionPrecondition(key, options.expectedRevision, current.revision);
+      }
+      const previous = JSON.parse(current.value) as KubeObject;
+      if (options.expectedUid !== undefined && previous.metadata?.uid !== options.expectedUid) {
+        throw storeErrors.uidPrecondition(key, options.expectedUid, previous.metadata?.uid);
+      }
       this.#sql.deleteObject.run(key);
       this.#sql.insertEvent.run(revision, key, 'DELETED', null, current.value);
+      const object = stampRevision(JSON.parse(current.value) as KubeObject, revision);
+      return { type: 'DELETED', key, revision, object, previous };
     });
-    const object = stampRevision(JSON.parse(current.value) as KubeObject, revision);
-    this.#fanout.publish({ type: 'DELETED', key, revision, object, previous });
-    return object;
   }
 
   async watch(prefix: string, options: WatchOptions, handlers: WatchHandlers): Promise<Watch> {
@@ -233,13 +248,17 @@ export class SqliteStore implements Store {
     checkRevision('revision', revision);
     if (revision > this.#revision) throw storeErrors.futureCompaction(revision, this.#revision);
     if (revision <= this.#oldest) return;
-    this.#transaction(() => this.#compactBefore(revision));
+    this.#transaction(() => this.#compactBefore(revision, this.#revision));
     this.#oldest = revision;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Writes already accepted are committed, not dropped.
+    this.#closing = true;
+    this.#flush();
+    this.#closing = false;
     this.#fanout.failAll(storeClosedError(this.backend));
     try {
       this.#sql.writeMeta.run('revision', this.#revision);
@@ -253,25 +272,84 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Commits one change at `revision` in its own transaction, trimming the events log when it has
-   * grown past its bound. The in-memory revision moves only once the commit is durable.
+   * Queues one change for the next group commit and settles once that commit is durable (or
+   * failed). `apply` runs inside the transaction with the revision the change gets if it succeeds;
+   * it checks its preconditions first and throws a StatusError before touching any row when they
+   * fail, so a refused change leaves nothing to undo and takes no revision.
    */
-  #write(revision: number, apply: () => void): void {
-    const trimBefore = revision - this.#oldest + 1 > this.#historyLimit + this.#compactionSlack
-      ? revision - this.#historyLimit + 1
-      : undefined;
-    this.#transaction(() => {
-      apply();
-      if (trimBefore !== undefined) this.#compactBefore(trimBefore);
+  #enqueue(apply: (revision: number) => StoredEvent): Promise<KubeObject> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ apply, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
     });
-    this.#revision = revision;
-    if (trimBefore !== undefined) this.#oldest = trimBefore;
   }
 
-  #compactBefore(revision: number): void {
+  /**
+   * Commits the queued changes in one transaction, so concurrent writers share one fsync; each
+   * change is still atomic and acknowledged only after the commit. Events are published in
+   * revision order after the commit, never for a change that did not reach the disk.
+   */
+  #flush(): void {
+    this.#flushScheduled = false;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, maxGroupCommit);
+      if (this.#closed && !this.#closing) {
+        for (const write of batch) write.reject(storeClosedError(this.backend));
+        continue;
+      }
+      const outcomes: (StoredEvent | StatusError)[] = [];
+      let revision = this.#revision;
+      let trimBefore: number | undefined;
+      try {
+        this.#transaction(() => {
+          for (const write of batch) {
+            try {
+              const event = write.apply(revision + 1);
+              revision = event.revision;
+              outcomes.push(event);
+            } catch (err) {
+              if (!(err instanceof StatusError)) throw err;
+              outcomes.push(err);
+            }
+          }
+          if (revision - this.#oldest + 1 > this.#historyLimit + this.#compactionSlack) {
+            trimBefore = revision - this.#historyLimit + 1;
+            this.#compactBefore(trimBefore, revision);
+          }
+        });
+      } catch (err) {
+        // Nothing of the batch reached the disk: every writer in it learns so.
+        for (const write of batch) write.reject(err);
+        continue;
+      }
+      this.#revision = revision;
+      if (trimBefore !== undefined) this.#oldest = trimBefore;
+      batch.forEach((write, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome instanceof StatusError) {
+          write.reject(outcome);
+        } else {
+          this.#fanout.publish(outcome);
+          write.resolve(outcome.object!);
+        }
+      });
+      // Writes queued while this batch ran wait for the next turn, so reads and I/O get a say.
+      if (this.#pending.length > 0 && !this.#closing) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+        return;
+      }
+    }
+  }
+
+  /** Drops the change log below `revision`, recording the new floor and `current` durably. */
+  #compactBefore(revision: number, current: number): void {
     this.#sql.deleteEventsBefore.run(revision);
     this.#sql.writeMeta.run('oldest', revision);
-    this.#sql.writeMeta.run('revision', this.#revision);
+    this.#sql.writeMeta.run('revision', current);
   }
 
   #transaction(body: () => void): void {
@@ -293,7 +371,7 @@ function openDatabase(path: string): DatabaseSync {
     db.exec('PRAGMA locking_mode = EXCLUSIVE');
     const mode = db.prepare('PRAGMA journal_mode = WAL').get()?.journal_mode;
     if (mode !== 'wal' && path !== ':memory:') throw new Error(`could not switch ${path} to WAL (journal_mode is ${String(mode)})`);
-    db.exec('PRAGMA synchronous = ' + (process.env.SQ_SYNC ?? 'FULL'));
+    db.exec('PRAGMA synchronous = FULL');
     db.exec('BEGIN EXCLUSIVE');
     const version = db.prepare('PRAGMA user_version').get()?.user_version as number;
     if (version === 0) {
