@@ -110,6 +110,7 @@ describe('kubectl against the hub', () => {
     await ok(['label', 'deployment', 'web', 'extra=yes']);
     assert.equal(JSON.parse(await ok(['get', 'deploy', 'web', '-o', 'json'])).metadata.generation, labelOnly, 'metadata changes leave generation alone');
 
+    live = JSON.parse(await ok(['get', 'deploy', 'web', '-o', 'json']));
     live.spec.replicas = 1;
     const replaced = tempFile('replace.json', JSON.stringify(live));
     assert.match(await ok(['replace', '-f', replaced]), /replaced/);
@@ -134,7 +135,10 @@ describe('kubectl against the hub', () => {
     let live = JSON.parse(await ok(['get', 'deploy', 'ssa', '-o', 'json', '--show-managed-fields']));
     assert.ok(live.metadata.managedFields.some((m: { manager: string; operation: string }) => m.manager === 'kubectl' && m.operation === 'Apply'));
     // Another manager takes spec.replicas; a re-apply by kubectl with a different value conflicts.
-    await ok(['apply', '--server-side', '--field-manager=autoscaler', '-f', '-'], `apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: ssa }\nspec: { replicas: 7 }\n`).catch(() => undefined);
+    const taken = await hub.kubectl(['apply', '--server-side', '--field-manager=autoscaler', '-f', '-'], `apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: ssa }\nspec: { replicas: 7 }\n`);
+    assert.notEqual(taken.code, 0, 'replicas belong to kubectl');
+    assert.match(taken.stderr, /conflict with "kubectl"/);
+    await ok(['apply', '--server-side', '--field-manager=autoscaler', '--force-conflicts', '-f', '-'], `apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: ssa }\nspec: { replicas: 7 }\n`);
     const conflictingFile = tempFile('api-ssa2.yaml', deployment('ssa', 4));
     const conflict = await hub.kubectl(['apply', '--server-side', '-f', conflictingFile]);
     assert.notEqual(conflict.code, 0, 'the second manager owns replicas now');
@@ -161,15 +165,15 @@ describe('kubectl against the hub', () => {
   });
 
   it('watches adds, updates and deletes with get -w', async () => {
-    const child = spawn('kubectl', ['--kubeconfig', hub.kubeconfigPath, 'get', 'configmaps', '-w', '-o', 'custom-columns=NAME:.metadata.name,V:.data.v', '--output-watch-events'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('kubectl', ['--kubeconfig', hub.kubeconfigPath, 'get', 'configmaps', '-w', '--output-watch-events'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await sleep(700);
       await ok(['create', 'configmap', 'watched', '--from-literal=v=one']);
-      await waitFor('ADDED', async () => (/ADDED\s+watched\s+one/.test(out) ? true : undefined));
-      await ok(['patch', 'configmap', 'watched', '--type=merge', '-p', '{"data":{"v":"two"}}']);
-      await waitFor('MODIFIED', async () => (/MODIFIED\s+watched\s+two/.test(out) ? true : undefined));
+      await waitFor('ADDED', async () => (/ADDED\s+watched\s+1\s/.test(out) ? true : undefined));
+      await ok(['patch', 'configmap', 'watched', '--type=merge', '-p', '{"data":{"w":"two"}}']);
+      await waitFor('MODIFIED', async () => (/MODIFIED\s+watched\s+2\s/.test(out) ? true : undefined));
       await ok(['delete', 'configmap', 'watched']);
       await waitFor('DELETED', async () => (/DELETED\s+watched/.test(out) ? true : undefined));
     } finally {

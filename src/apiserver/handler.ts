@@ -446,6 +446,7 @@ export class ApiHandler {
     let headerSent = false;
     let tableColumnsSent = false;
     const write = (event: { type: string; object: unknown }) => {
+      if (res.writableEnded || res.destroyed) return;
       if (!headerSent) {
         res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
         headerSent = true;
@@ -476,7 +477,8 @@ export class ApiHandler {
     const timer = setTimeout(finish, timeoutSeconds * 1000);
     timer.unref();
     this.#openWatches.add(res);
-    req.on('close', finish);
+    // The response's 'close' means the client went away; the request's own 'close' only means
+    // its (empty) body was read.
     res.on('close', finish);
     try {
       stop = await this.options.registry.watch(type, namespace, {

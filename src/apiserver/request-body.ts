@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { StatusError } from '../machinery/status-error.ts';
+import { decodeKubeProtobuf } from './protobuf.ts';
 
 export const maxBodyBytes = 3 * 1024 * 1024;
 
@@ -58,8 +59,6 @@ export function parseObjectBody(req: IncomingMessage, raw: Buffer): unknown {
   const type = mediaType(req);
   if (type === '' || type === 'application/json') return parseJson(raw);
   if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') return parseYamlText(raw);
-  if (type === 'application/vnd.kubernetes.protobuf') {
-    throw new StatusError('UnsupportedMediaType', 'protobuf bodies are not supported; send application/json or application/yaml');
-  }
+  if (type === 'application/vnd.kubernetes.protobuf') return decodeKubeProtobuf(raw);
   throw new StatusError('UnsupportedMediaType', `the body's Content-Type "${type}" is not supported; send application/json or application/yaml`);
 }

@@ -15,7 +15,7 @@
  */
 import { loadClientNodeModel, type ClientNodeModel, type ModelField } from './client-node-models.ts';
 import { apiVersionOf, builtinKinds } from './kinds.ts';
-import { patchMetadata } from './patch-metadata.ts';
+import { keyFieldDefaults, patchMetadata } from './patch-metadata.ts';
 import { kubernetesSchemaName, metaV1, schemaNames } from './schema-names.ts';
 
 export interface BuiltinOpenAPI {
@@ -239,6 +239,7 @@ function fieldSchema(
   const extras: Schema = {
     ...(field.description !== undefined ? { description: field.description } : {}),
     ...patchMetadata[owner]?.[field.jsonName],
+    ...(keyFieldDefaults[owner]?.[field.jsonName] !== undefined ? { default: keyFieldDefaults[owner]![field.jsonName] } : {}),
   };
   if (Object.keys(extras).length === 0) return base;
   // In OpenAPI 3.0 siblings of `$ref` are ignored, so a ref with its own description or extensions

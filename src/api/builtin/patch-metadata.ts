@@ -106,3 +106,12 @@ export const patchMetadata: Readonly<Record<string, Readonly<Record<string, Patc
   [`${apiextensions}.CustomResourceDefinitionSpec`]: { versions: atomic },
   [`${apiextensions}.CustomResourceDefinitionStatus`]: { conditions: keyed('type'), storedVersions: atomic },
 };
+
+/**
+ * Defaults Kubernetes publishes for fields that are list-map keys. Server-side apply needs them
+ * to key an item the client left them out of (a container port without `protocol` is TCP).
+ */
+export const keyFieldDefaults: Record<string, Record<string, unknown>> = {
+  'io.k8s.api.core.v1.ContainerPort': { protocol: 'TCP' },
+  'io.k8s.api.core.v1.ServicePort': { protocol: 'TCP' },
+};

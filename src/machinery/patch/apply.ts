@@ -176,8 +176,9 @@ export function mergeApplied(live: unknown, config: unknown, schema: SchemaNode)
     return out;
   }
 
-  // Lists keyed by element. Items the configuration names follow its order; each live-only
-  // item stays in front of whichever configured item followed it in the live list.
+  // Lists keyed by element. Live-only items are emitted as the live list is walked and
+  // configured items as the configuration is walked, so configured items follow the
+  // configuration's order and a live-only item stays ahead of the items that followed it.
   const configByElement = new Map(configChildren.map((c) => [c.element, c]));
   const liveByElement = new Map<string, unknown>();
   for (const c of liveChildren) if (!liveByElement.has(c.element)) liveByElement.set(c.element, c.value);

@@ -7,7 +7,7 @@
  * `Update` takes every field it changed from everybody else (there are no conflicts for
  * non-apply writes); server-side apply is in `apply.ts`.
  */
-import { isPlainObject, jsonEqual, type KubeObject, type ManagedFieldsEntry } from '../object.ts';
+import { isPlainObject, type KubeObject, type ManagedFieldsEntry } from '../object.ts';
 import type { SchemaNode } from '../schema-node.ts';
 import { StatusError } from '../status-error.ts';
 import {
@@ -282,10 +282,4 @@ export function defaultFieldManager(userAgent?: string): string {
     manager += ch;
   }
   return manager.trim() === '' ? 'unknown' : manager;
-}
-
-/** True when two objects differ in anything but their managed fields. */
-export function objectChanged(before: KubeObject | undefined, after: KubeObject): boolean {
-  if (before === undefined) return true;
-  return !jsonEqual(withoutManagedFields(before), withoutManagedFields(after));
 }

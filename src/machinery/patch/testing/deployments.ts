@@ -223,9 +223,12 @@ export interface ContainerSpec {
   [field: string]: unknown;
 }
 
+/** A Deployment as tests handle it: `spec` is open for reading and writing. */
+export type DeploymentObject = KubeObject & { spec: Record<string, any> };
+
 /** A fluent Deployment builder: `makeDeployment('web').replicas(3).container({ name: 'web', image: 'nginx' }).obj()`. */
 export function makeDeployment(name = 'web') {
-  const obj: KubeObject & { spec: Record<string, any> } = {
+  const obj: DeploymentObject = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: 'default' },
@@ -264,7 +267,7 @@ export function makeDeployment(name = 'web') {
       Object.assign(obj.metadata, fields);
       return builder;
     },
-    obj(): KubeObject {
+    obj(): DeploymentObject {
       return structuredClone(obj);
     },
   };
