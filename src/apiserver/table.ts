@@ -50,7 +50,7 @@ function cell(column: PrinterColumn, obj: KubeObject, now: number): unknown {
     const time = typeof value === 'string' ? Date.parse(value) : NaN;
     return Number.isNaN(time) ? '<unknown>' : humanDuration(now - time);
   }
-  if (value === undefined || value === null) return column.type === 'integer' || column.type === 'number' ? 0 : '<none>';
+  if (value === undefined || value === null) return '<none>';
   if (typeof value === 'object') return JSON.stringify(value);
   return value;
 }

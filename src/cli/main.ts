@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startHub, type Hub } from '../hub/hub.ts';
 import { verifyAuditLog } from '../hub/security/index.ts';
+import { createManifestObjects } from '../hub/manifests.ts';
+
+const demoManifests = ['docs/examples/demo-fleet.yaml', 'docs/examples/web-app.yaml'].map((p) => new URL(`../../${p}`, import.meta.url));
 
 const defaultHome = '.nephele';
 const defaultListen = '127.0.0.1:6443';
@@ -38,13 +41,18 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
   }
   const kubeconfig = hub.kubeconfigPath;
   if (banner) {
+    for (const file of demoManifests) {
+      await createManifestObjects(readFileSync(file, 'utf8'), hub.catalog, hub.registry, { username: 'system:nephele-seed', groups: ['system:masters'] });
+    }
     console.log([
       '',
       `Nephele hub is up at ${hub.url} (store: ${opts.store}, home: ${hub.home})`,
       '',
       `  kubeconfig:  ${kubeconfig}`,
-      `  try:         kubectl --kubeconfig ${kubeconfig} api-resources`,
-      `               kubectl --kubeconfig ${kubeconfig} get namespaces`,
+      `  try:         kubectl --kubeconfig ${kubeconfig} get clusters,fleets`,
+      `               kubectl --kubeconfig ${kubeconfig} -n shop get deployments,services`,
+      `               kubectl --kubeconfig ${kubeconfig} api-resources`,
+      `  or:          export KUBECONFIG=${kubeconfig}`,
       `  token:       npx nephele kubeconfig --home ${opts.home}  (prints the admin kubeconfig with its token)`,
       `  audit:       npx nephele audit verify --home ${opts.home}`,
       '',

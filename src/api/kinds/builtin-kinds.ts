@@ -69,8 +69,10 @@ function defaultTemplate(obj: KubeObject): void {
   if (isPlainObject(template.spec)) defaultPodSpec(template.spec);
 }
 
+/** A count read from status; absent counts print as 0, as kubectl shows them for built-in kinds. */
 function replicasColumn(name: string, jsonPath: string): PrinterColumn {
-  return { name, type: 'integer', jsonPath };
+  const field = jsonPath.split('.').pop()!;
+  return { name, type: 'integer', jsonPath, value: (o) => Number(record(o.status)[field] ?? 0) };
 }
 
 function images(obj: KubeObject): string {

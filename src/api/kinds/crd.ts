@@ -10,6 +10,7 @@ import { validateDns1123Label, validateDns1123Subdomain } from '../../machinery/
 import { builtinOpenAPI } from '../builtin/index.ts';
 import type { PrinterColumn, ResourceType } from '../resource-type.ts';
 import { compileSchema, schemaProblem } from '../schema-validator.ts';
+import { applySchemaDefaults } from '../schema-defaults.ts';
 import { builtinType } from './builtin-kinds.ts';
 
 export const crdCleanupFinalizer = 'customresourcecleanup.apiextensions.k8s.io';
@@ -164,6 +165,7 @@ export function customResourceTypes(crd: KubeObject): ResourceType[] {
       fieldLabels: {},
       origin: 'crd',
       validate: (obj) => validator(obj),
+      applyDefaults: (obj) => applySchemaDefaults(obj, version.schema?.openAPIV3Schema),
     };
     return type;
   });
