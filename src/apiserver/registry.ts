@@ -122,6 +122,11 @@ export class ObjectRegistry {
   }
 
   async create(type: ResourceType, namespace: string | undefined, body: KubeObject, options: WriteOptions): Promise<KubeObject> {
+    return this.#create(type, namespace, body, options, undefined);
+  }
+
+  /** Creates an object; `appliedFields` (from a server-side apply) replaces the usual tracking. */
+  async #create(type: ResourceType, namespace: string | undefined, body: KubeObject, options: WriteOptions, appliedFields: KubeObject['metadata']['managedFields']): Promise<KubeObject> {
     const obj = cloneJson(body);
     this.#checkTypeMeta(type, obj);
     obj.metadata ??= {};
@@ -137,7 +142,7 @@ export class ObjectRegistry {
     meta.generation = 1;
     if (type.subresources.status) delete obj.status;
     await this.#prepare(type, 'CREATE', obj, undefined, options);
-    const managed = patches.trackUpdate(undefined, obj, this.#managerOptions(type, options, 'Update'));
+    const managed = appliedFields ? { ...obj, metadata: { ...obj.metadata, managedFields: appliedFields } } : patches.trackUpdate(undefined, obj, this.#managerOptions(type, options, 'Update'));
     if (options.dryRun) return stamp(managed, '');
     const key = storageKey(type, meta.namespace, meta.name!);
     const stored = await this.#storeCall(type, meta.name!, () => this.store.create(key, this.#toStorage(type, managed)));
@@ -156,18 +161,28 @@ export class ObjectRegistry {
       throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
     }
     this.#checkNamespace(type, namespace, obj.metadata);
-    const old = await this.get(type, namespace, name);
     const wanted = obj.metadata.resourceVersion;
-    if (wanted !== undefined && wanted !== '') {
-      parseResourceVersion(wanted);
-      if (wanted !== old.metadata.resourceVersion) {
+    if (wanted !== undefined && wanted !== '') parseResourceVersion(wanted);
+    for (let attempt = 0; ; attempt++) {
+      const old = await this.get(type, namespace, name);
+      if (wanted !== undefined && wanted !== '' && wanted !== old.metadata.resourceVersion) {
         throw errors.conflict(type.plural, type.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
       }
+      try {
+        return await this.#replace(type, old, cloneJson(obj), options);
+      } catch (err) {
+        // Without a resourceVersion the client asked for last-write-wins: a lost race is retried.
+        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && err.message.includes('has been modified') && (wanted === undefined || wanted === '') && attempt < maxPatchRetries;
+        if (!lostRace) throw err;
+      }
     }
-    return this.#replace(type, old, obj, options);
   }
 
-  /** Applies a patch of the given type, retrying on write races with the fresh object. */
+  /**
+   * Applies a patch of the given type. A patch that names a resourceVersion is a
+   * compare-and-swap (409 when stale); one that does not is recomputed on the fresh object when
+   * another write lands first, as kube-apiserver does.
+   */
   async patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, options: PatchOptions): Promise<KubeObject> {
     for (let attempt = 0; ; attempt++) {
       const old = await this.tryGet(type, namespace, name);
@@ -176,13 +191,18 @@ export class ObjectRegistry {
         return this.#applyCreate(type, namespace, name, patch, options);
       }
       const next = this.#patched(type, old, patchType, patch, options);
-      const pinned = patchType === 'json' && isPlainObject(next.metadata) && next.metadata.resourceVersion !== old.metadata.resourceVersion;
-      if (pinned) throw errors.conflict(type.plural, type.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
+      const wanted = next.metadata.resourceVersion;
+      const pinned = wanted !== undefined && wanted !== '' && wanted !== old.metadata.resourceVersion;
+      if (pinned) {
+        parseResourceVersion(String(wanted));
+        throw errors.conflict(type.plural, type.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
+      }
+      const pinsVersion = wanted !== undefined && wanted !== '' && patchType !== 'json' && isPlainObject(patch) && isPlainObject(patch.metadata) && patch.metadata.resourceVersion !== undefined;
       next.metadata.resourceVersion = old.metadata.resourceVersion;
       try {
         return await this.#replace(type, old, next, options, patchType === 'apply');
       } catch (err) {
-        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && !isPlainObject((patch as KubeObject)?.metadata) && attempt < maxPatchRetries;
+        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && err.message.includes('has been modified') && !pinsVersion && attempt < maxPatchRetries;
         if (!lostRace) throw err;
       }
     }
@@ -309,14 +329,7 @@ export class ObjectRegistry {
     }
     const merged = patches.apply(undefined, applied, { ...this.#managerOptions(type, options, 'Apply'), force: !!options.force });
     merged.metadata.name = name;
-    const fields = merged.metadata.managedFields;
-    const created = await this.create(type, namespace, merged, { ...options, fieldManager: options.fieldManager });
-    if (options.dryRun) return { ...created, metadata: { ...created.metadata, managedFields: fields } };
-    // create() records the write as an Update; the apply's own ownership record replaces it.
-    const fixed = cloneJson(created);
-    fixed.metadata.managedFields = fields;
-    const stored = await this.store.update(storageKey(type, created.metadata.namespace, name), this.#toStorage(type, fixed), Number(created.metadata.resourceVersion));
-    return this.#fromStorage(type, stored);
+    return this.#create(type, namespace, merged, options, merged.metadata.managedFields ?? []);
   }
 
   #patched(type: ResourceType, old: KubeObject, patchType: PatchType, patch: unknown, options: PatchOptions): KubeObject {
