@@ -120,6 +120,11 @@ describe('kubectl against the hub', () => {
     assert.notEqual(stale.code, 0);
     assert.match(stale.stderr, /the object has been modified/);
 
+    // The scale subresource, as `kubectl scale` and autoscalers use it.
+    assert.match(await ok(['scale', 'deployment', 'web', '--replicas=3']), /deployment.apps\/web scaled/);
+    assert.equal(JSON.parse(await ok(['get', 'deploy', 'web', '-o', 'json'])).spec.replicas, 3);
+    assert.match(await ok(['get', 'deploy', 'web', '-o', 'wide']), /^web\s+0\/3\s+0\s+0\s+\S+\s+web\s+nginx:1\.28\s+app=web/m);
+
     assert.match(await ok(['delete', 'deployment', 'web']), /deployment.apps "web" deleted/);
     const gone = await hub.kubectl(['get', 'deployment', 'web']);
     assert.notEqual(gone.code, 0);
@@ -261,6 +266,18 @@ spec:
     assert.ok(marked.metadata.deletionTimestamp, 'deletionTimestamp is set');
     await ok(['patch', 'configmap', 'held', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
     await waitFor('finalized delete', async () => ((await hub.kubectl(['get', 'configmap', 'held'])).code !== 0 ? true : undefined));
+  });
+
+  it('creates namespaces and config imperatively and deletes by label', async () => {
+    assert.match(await ok(['create', 'namespace', 'team-x']), /namespace\/team-x created/);
+    for (const name of ['one', 'two', 'three']) await ok(['-n', 'team-x', 'create', 'configmap', name, `--from-literal=k=${name}`]);
+    await ok(['-n', 'team-x', 'label', 'configmap', 'one', 'two', 'batch=old']);
+    assert.match(await ok(['-n', 'team-x', 'delete', 'configmap', '-l', 'batch=old']), /configmap "one" deleted[\s\S]*configmap "two" deleted/);
+    assert.equal((await ok(['-n', 'team-x', 'get', 'configmaps', '-o', 'name'])).trim(), 'configmap/three');
+    // Deleting the namespace empties it first.
+    await ok(['delete', 'namespace', 'team-x', '--timeout=30s']);
+    assert.notEqual((await hub.kubectl(['get', 'namespace', 'team-x'])).code, 0);
+    assert.equal(await hub.store.get('/registry/core/configmaps/team-x/three'), undefined);
   });
 
   it('keeps Secret data encrypted at rest', async () => {
