@@ -274,6 +274,20 @@ spec:
     await ok(['-n', 'team-x', 'label', 'configmap', 'one', 'two', 'batch=old']);
     assert.match(await ok(['-n', 'team-x', 'delete', 'configmap', '-l', 'batch=old']), /configmap "one" deleted[\s\S]*configmap "two" deleted/);
     assert.equal((await ok(['-n', 'team-x', 'get', 'configmaps', '-o', 'name'])).trim(), 'configmap/three');
+    // kubectl's typed clients send these as protobuf; the hub reads that encoding.
+    await ok(['-n', 'team-x', 'create', 'deployment', 'api', '--image=nginx:1.27', '--port=8080', '--replicas=2']);
+    const made = JSON.parse(await ok(['-n', 'team-x', 'get', 'deployment', 'api', '-o', 'json']));
+    assert.equal(made.spec.replicas, 2);
+    assert.deepEqual(made.spec.selector.matchLabels, { app: 'api' });
+    assert.equal(made.spec.template.spec.containers[0].image, 'nginx:1.27');
+    assert.equal(made.spec.template.spec.containers[0].ports[0].containerPort, 8080);
+    await ok(['-n', 'team-x', 'create', 'service', 'clusterip', 'api', '--tcp=80:8080']);
+    const svc = JSON.parse(await ok(['-n', 'team-x', 'get', 'service', 'api', '-o', 'json']));
+    assert.deepEqual([svc.spec.ports[0].port, svc.spec.ports[0].targetPort, svc.spec.selector.app], [80, 8080, 'api']);
+    await ok(['-n', 'team-x', 'create', 'job', 'once', '--image=busybox:1.36', '--', 'echo', 'hello']);
+    const job = JSON.parse(await ok(['-n', 'team-x', 'get', 'job', 'once', '-o', 'json']));
+    assert.deepEqual(job.spec.template.spec.containers[0].command, ['echo', 'hello']);
+    assert.equal(job.spec.template.spec.restartPolicy, 'Never');
     // Deleting the namespace empties it first.
     await ok(['delete', 'namespace', 'team-x', '--timeout=30s']);
     assert.notEqual((await hub.kubectl(['get', 'namespace', 'team-x'])).code, 0);

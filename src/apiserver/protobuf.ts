@@ -1,6 +1,6 @@
 /**
- * Reads the Kubernetes protobuf encoding for the few kinds kubectl's imperative `create`
- * commands send that way (ConfigMap, Secret, Namespace). kubectl's typed clients always encode
+ * Reads the Kubernetes protobuf encoding for the kinds kubectl's imperative `create` commands
+ * send that way (ConfigMap, Secret, Namespace, Service, Deployment, Job). kubectl's typed clients always encode
  * request bodies as protobuf, so without this `kubectl create configmap` could not work. There is
  * no maintained JavaScript package with the Kubernetes .proto schemas, hence this small reader;
  * other kinds answer 415 with a message pointing at `kubectl apply -f` or `create -f`, which send
@@ -114,37 +114,112 @@ function objectMeta(buf: Buffer): Record<string, unknown> {
   return meta;
 }
 
-type Decoder = (fields: Field[]) => Record<string, unknown>;
+/**
+ * A message schema: field number -> [JSON name, how to read it]. Only the fields kubectl's
+ * imperative commands fill in are listed; others are skipped. Zero values are dropped (as
+ * Kubernetes' JSON omits them) except for `ptr` fields, where presence means "set".
+ */
+type Reader = 'string' | 'int' | 'ptr' | 'bool' | 'strings' | 'map' | 'bytesMap' | 'quantityMap' | 'intOrString' | 'meta' | Schema | [Schema];
+interface Schema {
+  [field: number]: [string, Reader];
+}
 
-const decoders: Record<string, Decoder> = {
-  'v1/ConfigMap': (fields) => {
-    const out: Record<string, unknown> = {};
-    const data = mapEntries(fields, 2, text);
-    if (data) out.data = data;
-    const binary = mapEntries(fields, 3, (f) => f.bytes!.toString('base64'));
-    if (binary) out.binaryData = binary;
-    const immutable = fields.find((f) => f.number === 4);
-    if (immutable) out.immutable = immutable.varint === 1n;
-    return out;
+const labelSelector: Schema = {
+  1: ['matchLabels', 'map'],
+  2: ['matchExpressions', [{ 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', 'strings'] }]],
+};
+const container: Schema = {
+  1: ['name', 'string'], 2: ['image', 'string'], 3: ['command', 'strings'], 4: ['args', 'strings'], 5: ['workingDir', 'string'],
+  6: ['ports', [{ 1: ['name', 'string'], 2: ['hostPort', 'int'], 3: ['containerPort', 'int'], 4: ['protocol', 'string'], 5: ['hostIP', 'string'] }]],
+  7: ['env', [{ 1: ['name', 'string'], 2: ['value', 'string'] }]],
+  8: ['resources', { 1: ['limits', 'quantityMap'], 2: ['requests', 'quantityMap'] }],
+  13: ['terminationMessagePath', 'string'], 14: ['imagePullPolicy', 'string'], 16: ['stdin', 'bool'], 17: ['stdinOnce', 'bool'], 18: ['tty', 'bool'],
+  20: ['terminationMessagePolicy', 'string'],
+};
+const podSpec: Schema = {
+  2: ['containers', [container]], 3: ['restartPolicy', 'string'], 4: ['terminationGracePeriodSeconds', 'ptr'], 6: ['dnsPolicy', 'string'],
+  7: ['nodeSelector', 'map'], 8: ['serviceAccountName', 'string'], 9: ['nodeName', 'string'], 16: ['hostname', 'string'],
+  17: ['subdomain', 'string'], 19: ['schedulerName', 'string'], 20: ['initContainers', [container]], 24: ['priorityClassName', 'string'],
+};
+const podTemplate: Schema = { 1: ['metadata', 'meta'], 2: ['spec', podSpec] };
+
+/** The kinds accepted as protobuf, by `apiVersion/kind`: everything but metadata. */
+const kinds: Record<string, Schema> = {
+  'v1/ConfigMap': { 2: ['data', 'map'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'ptr'] },
+  'v1/Secret': { 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'map'], 5: ['immutable', 'ptr'] },
+  'v1/Namespace': { 2: ['spec', { 1: ['finalizers', 'strings'] }] },
+  'v1/Service': {
+    2: ['spec', {
+      1: ['ports', [{ 1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', 'intOrString'], 5: ['nodePort', 'int'] }]],
+      2: ['selector', 'map'], 3: ['clusterIP', 'string'], 4: ['type', 'string'], 5: ['externalIPs', 'strings'], 7: ['sessionAffinity', 'string'],
+      11: ['externalName', 'string'],
+    }],
   },
-  'v1/Secret': (fields) => {
-    const out: Record<string, unknown> = {};
-    const data = mapEntries(fields, 2, (f) => f.bytes!.toString('base64'));
-    if (data) out.data = data;
-    const type = fields.find((f) => f.number === 3);
-    if (type) out.type = text(type);
-    const stringData = mapEntries(fields, 4, text);
-    if (stringData) out.stringData = stringData;
-    const immutable = fields.find((f) => f.number === 5);
-    if (immutable) out.immutable = immutable.varint === 1n;
-    return out;
+  'apps/v1/Deployment': {
+    2: ['spec', {
+      1: ['replicas', 'ptr'], 2: ['selector', labelSelector], 3: ['template', podTemplate],
+      4: ['strategy', { 1: ['type', 'string'], 2: ['rollingUpdate', { 1: ['maxUnavailable', 'intOrString'], 2: ['maxSurge', 'intOrString'] }] }],
+      5: ['minReadySeconds', 'int'], 6: ['revisionHistoryLimit', 'ptr'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'ptr'],
+    }],
   },
-  'v1/Namespace': (fields) => {
-    const spec = fields.find((f) => f.number === 2);
-    const finalizers = spec ? readFields(spec.bytes!).filter((f) => f.number === 1).map(text) : [];
-    return finalizers.length ? { spec: { finalizers } } : {};
+  'batch/v1/Job': {
+    2: ['spec', {
+      1: ['parallelism', 'ptr'], 2: ['completions', 'ptr'], 3: ['activeDeadlineSeconds', 'ptr'], 4: ['selector', labelSelector],
+      6: ['template', podTemplate], 7: ['backoffLimit', 'ptr'], 8: ['ttlSecondsAfterFinished', 'ptr'], 9: ['completionMode', 'string'], 10: ['suspend', 'ptr'],
+    }],
   },
 };
+
+function signedInt(value: bigint | undefined): number {
+  return Number(BigInt.asIntN(64, value ?? 0n));
+}
+
+function readValue(f: Field, reader: Exclude<Reader, [Schema]>): unknown {
+  switch (reader) {
+    case 'string': return text(f);
+    case 'int':
+    case 'ptr': return signedInt(f.varint);
+    case 'bool': return f.varint === 1n;
+    case 'meta': return objectMeta(f.bytes!);
+    case 'intOrString': {
+      const parts = readFields(f.bytes!);
+      const kind = signedInt(parts.find((p) => p.number === 1)?.varint);
+      return kind === 1 ? text(parts.find((p) => p.number === 3) ?? { number: 3, wire: 2, bytes: Buffer.alloc(0) }) : signedInt(parts.find((p) => p.number === 2)?.varint);
+    }
+    case 'strings':
+    case 'map':
+    case 'bytesMap':
+    case 'quantityMap':
+      throw new Error('repeated readers are handled by the caller');
+    default:
+      return decodeMessage(f.bytes!, reader);
+  }
+}
+
+function isZero(value: unknown): boolean {
+  if (value === '' || value === 0 || value === false) return true;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+}
+
+function decodeMessage(buf: Buffer, schema: Schema): Record<string, unknown> {
+  const fields = readFields(buf);
+  const out: Record<string, unknown> = {};
+  for (const [numberText, [name, reader]] of Object.entries(schema)) {
+    const number = Number(numberText);
+    const matching = fields.filter((f) => f.number === number);
+    if (matching.length === 0) continue;
+    if (reader === 'strings') out[name] = matching.map(text);
+    else if (reader === 'map') out[name] = mapEntries(fields, number, text);
+    else if (reader === 'bytesMap') out[name] = mapEntries(fields, number, (v) => v.bytes!.toString('base64'));
+    else if (reader === 'quantityMap') out[name] = mapEntries(fields, number, (v) => text(readFields(v.bytes!).find((p) => p.number === 1) ?? v));
+    else if (Array.isArray(reader)) out[name] = matching.map((f) => decodeMessage(f.bytes!, reader[0]));
+    else {
+      const value = readValue(matching[matching.length - 1]!, reader);
+      if (reader === 'ptr' || !isZero(value)) out[name] = value;
+    }
+  }
+  return out;
+}
 
 /** Decodes a `application/vnd.kubernetes.protobuf` body into the JSON form of the object. */
 export function decodeKubeProtobuf(body: Buffer): Record<string, unknown> {
@@ -164,13 +239,11 @@ export function decodeKubeProtobuf(body: Buffer): Record<string, unknown> {
       }
       if (f.number === 2 && f.bytes) raw = f.bytes;
     }
-    const decode = decoders[`${apiVersion}/${kind}`];
-    if (!decode || !raw) {
-      throw new StatusError('UnsupportedMediaType', `protobuf bodies are accepted for ConfigMap, Secret and Namespace only (got ${apiVersion} ${kind}); send JSON or YAML instead, e.g. kubectl create -f FILE or kubectl apply -f FILE`);
+    const schema = kinds[`${apiVersion}/${kind}`];
+    if (!schema || !raw) {
+      throw new StatusError('UnsupportedMediaType', `protobuf bodies are accepted for ${Object.keys(kinds).map((k) => k.split('/').pop()).join(', ')} only (got ${apiVersion} ${kind}); send JSON or YAML instead, e.g. kubectl create -f FILE or kubectl apply -f FILE`);
     }
-    const fields = readFields(raw);
-    const metaField = fields.find((f) => f.number === 1);
-    return { apiVersion, kind, metadata: metaField ? objectMeta(metaField.bytes!) : {}, ...decode(fields) };
+    return { apiVersion, kind, ...decodeMessage(raw, { 1: ['metadata', 'meta'], ...schema }) };
   } catch (err) {
     if (err instanceof StatusError) throw err;
     throw new StatusError('BadRequest', `the protobuf body cannot be read: ${err instanceof Error ? err.message : String(err)}`);
