@@ -82,13 +82,19 @@ export interface RegistryWatchEvent {
 }
 
 const systemFields = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'resourceVersion'] as const;
-const maxPatchRetries = 8;
+/**
+ * How long a write that asked for last-write-wins keeps retrying lost races. Each lost race means
+ * another write committed, so retrying always makes progress; the bound only guards against a
+ * store that keeps failing.
+ */
+const retryWindowMs = 30_000;
 
 export class ObjectRegistry {
   readonly store: Store;
   readonly admission: AdmissionChain;
   readonly clock: Clock;
   #nodes = new WeakMap<ResourceType, SchemaNode>();
+  #keyQueues = new Map<string, Promise<void>>();
 
   constructor(store: Store, admission: AdmissionChain, clock: Clock) {
     this.store = store;
@@ -162,8 +168,13 @@ export class ObjectRegistry {
     }
     this.#checkNamespace(type, namespace, obj.metadata);
     const wanted = obj.metadata.resourceVersion;
+    if (wanted !== undefined && wanted !== '') return this.#update(type, namespace, name, obj, options, wanted);
+    return this.#oneAtATime(storageKey(type, namespace, name), () => this.#update(type, namespace, name, obj, options, wanted));
+  }
+
+  async #update(type: ResourceType, namespace: string | undefined, name: string, obj: KubeObject, options: WriteOptions, wanted: string | undefined): Promise<KubeObject> {
     if (wanted !== undefined && wanted !== '') parseResourceVersion(wanted);
-    for (let attempt = 0; ; attempt++) {
+    for (const deadline = performance.now() + retryWindowMs; ;) {
       const old = await this.get(type, namespace, name);
       if (wanted !== undefined && wanted !== '' && wanted !== old.metadata.resourceVersion) {
         throw errors.conflict(type.plural, type.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
@@ -172,7 +183,7 @@ export class ObjectRegistry {
         return await this.#replace(type, old, cloneJson(obj), options);
       } catch (err) {
         // Without a resourceVersion the client asked for last-write-wins: a lost race is retried.
-        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && err.message.includes('has been modified') && (wanted === undefined || wanted === '') && attempt < maxPatchRetries;
+        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && err.message.includes('has been modified') && (wanted === undefined || wanted === '') && performance.now() < deadline;
         if (!lostRace) throw err;
       }
     }
@@ -184,7 +195,11 @@ export class ObjectRegistry {
    * another write lands first, as kube-apiserver does.
    */
   async patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, options: PatchOptions): Promise<KubeObject> {
-    for (let attempt = 0; ; attempt++) {
+    return this.#oneAtATime(storageKey(type, namespace, name), () => this.#patch(type, namespace, name, patchType, patch, options));
+  }
+
+  async #patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, options: PatchOptions): Promise<KubeObject> {
+    for (const deadline = performance.now() + retryWindowMs; ;) {
       const old = await this.tryGet(type, namespace, name);
       if (!old) {
         if (patchType !== 'apply') throw errors.notFound(type.plural, type.group, name);
@@ -202,7 +217,7 @@ export class ObjectRegistry {
       try {
         return await this.#replace(type, old, next, options, patchType === 'apply');
       } catch (err) {
-        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && err.message.includes('has been modified') && !pinsVersion && attempt < maxPatchRetries;
+        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && err.message.includes('has been modified') && !pinsVersion && performance.now() < deadline;
         if (!lostRace) throw err;
       }
     }
@@ -213,7 +228,11 @@ export class ObjectRegistry {
    * is only marked with deletionTimestamp and goes once the finalizers are removed.
    */
   async delete(type: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions): Promise<DeleteOutcome> {
-    for (let attempt = 0; ; attempt++) {
+    return this.#oneAtATime(storageKey(type, namespace, name), () => this.#delete(type, namespace, name, options));
+  }
+
+  async #delete(type: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions): Promise<DeleteOutcome> {
+    for (const deadline = performance.now() + retryWindowMs; ;) {
       const old = await this.get(type, namespace, name);
       const pre = options.preconditions ?? {};
       if (pre.uid && pre.uid !== old.metadata.uid) {
@@ -246,7 +265,7 @@ export class ObjectRegistry {
         const stored = await this.store.update(storageKey(type, namespace, name), this.#toStorage(type, marked), Number(old.metadata.resourceVersion));
         return { deleted: false, object: this.#fromStorage(type, stored) };
       } catch (err) {
-        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && !pre.resourceVersion && attempt < maxPatchRetries;
+        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && !pre.resourceVersion && performance.now() < deadline;
         if (!lostRace) throw err;
       }
     }
@@ -308,6 +327,23 @@ export class ObjectRegistry {
       onError: (err) => onEnd(err),
     });
     return () => watch.stop();
+  }
+
+  /**
+   * Runs read-modify-write work on one key after the work already queued for it in this process,
+   * so concurrent patches to one object do not all race the store (they would, under SQLite's
+   * group commit, each lose to the same batch). Other processes still race, and lose to retries.
+   */
+  async #oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#keyQueues.get(key) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const settled = run.then(() => undefined, () => undefined);
+    this.#keyQueues.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#keyQueues.get(key) === settled) this.#keyQueues.delete(key);
+    }
   }
 
   /** The merge-semantics view of a type's schema, built once per type. */
