@@ -132,4 +132,15 @@ describe('ObjectRegistry', () => {
     assert.deepEqual(seen, ['mutate', 'validate', 'mutate', 'validate']);
     assert.equal(await registry.tryGet(types.configmaps!, 'default', 'forbidden'), undefined, 'a rejected write leaves nothing behind');
   });
+
+  it('retries patches that lose a race to another process on the same store', async () => {
+    const { registry, types } = await setup();
+    // A second registry on the same store stands in for another hub replica.
+    const other = new ObjectRegistry(registry.store, new AdmissionChain(), registry.clock);
+    await registry.create(types.configmaps!, 'default', { metadata: { name: 'shared' }, data: {} }, { user });
+    const writes = Array.from({ length: 20 }, (_, i) => (i % 2 ? registry : other).patch(types.configmaps!, 'default', 'shared', 'merge', { data: { [`k${i}`]: String(i) } }, { user }));
+    await Promise.all(writes);
+    const final = await registry.get(types.configmaps!, 'default', 'shared');
+    assert.equal(Object.keys(final.data as object).length, 20, 'every patch landed');
+  });
 });
