@@ -40,25 +40,14 @@ import {
   withoutIgnored,
   withoutManagedFields,
   type ManagedFieldsRecord,
+  type TrackUpdateOptions,
 } from './managed-fields.ts';
 import { childrenOf, compareFields, fieldSetOf, removeFields, withNamedFieldsAsMembers } from './object-fields.ts';
 
-export interface ApplyOptions {
-  /** The field manager; required for apply. */
-  manager: string;
+/** What an apply needs: the same as a tracked update, plus whether to force conflicts. */
+export interface ApplyOptions extends TrackUpdateOptions {
   /** Take ownership of conflicting fields instead of failing with 409. */
   force: boolean;
-  /** The API version of the request (`apps/v1`); the configuration must be at this version. */
-  apiVersion: string;
-  /** RFC 3339 time of the write, from the injected clock. */
-  now: string;
-  schema: SchemaNode;
-  /** Accepted so callers can share one options object; an apply is always recorded as `Apply`. */
-  operation?: 'Apply' | 'Update';
-  /** The subresource applied through (`status`); undefined for the main resource. */
-  subresource?: string;
-  /** Subtrees this apply does not claim; defaults to `status` for the main resource and nothing for a subresource. */
-  ignoredFields?: FieldSet;
 }
 
 /** A field another manager owns that the apply would change. */
