@@ -255,7 +255,7 @@ describe('client-node informer against the hub', () => {
     await api.update(name(2), { index: '2', while: 'away' });
     await api.delete(name(4));
     await api.delete(name(5));
-    await hub.store.compact!(await hub.store.currentRevision());
+    await hub.compact(await hub.store.currentRevision());
 
     // The hub's side of the contract, seen directly: a watch from the stale revision is one
     // ERROR event carrying a 410 Expired Status.

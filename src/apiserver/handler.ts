@@ -145,7 +145,7 @@ export class ApiHandler {
     }
     if (path === '/') return this.#sendJson(ctx, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version', ...this.options.catalog.groupVersions().filter((g) => g.group).map((g) => `/apis/${g.group}/${g.version}`)] });
     if (path.startsWith('/openapi/')) return this.#openApi(ctx, path);
-    const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const segments = path.split('/').filter(Boolean).map(decodePathSegment);
     if (segments[0] === 'api') return this.#coreApi(ctx, method, segments.slice(1));
     if (segments[0] === 'apis') return this.#groupApi(ctx, method, segments.slice(1));
     throw new StatusError('NotFound', `the server could not find the requested resource (${method} ${path}); see /api and /apis for what is served`);
@@ -286,6 +286,8 @@ export class ApiHandler {
       }
     }
 
+    const readVersion = method === 'GET' ? q.get('resourceVersion') : null;
+    if (readVersion) parseResourceVersionParam(readVersion);
     if (subresource === 'scale') return this.#scale(ctx, method, type, namespace, name, writeOptions);
     const sub = subresource === 'status' ? ('status' as const) : undefined;
     switch (method) {
@@ -451,14 +453,13 @@ export class ApiHandler {
         res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
         headerSent = true;
       }
-      let object = event.object;
       if (table && event.type !== 'BOOKMARK' && event.type !== 'ERROR') {
-        object = toTable(type, [event.object as KubeObject], { now: now(), include, withColumns: !tableColumnsSent });
+        const object = toTable(type, [event.object as KubeObject], { now: now(), include, withColumns: !tableColumnsSent });
         tableColumnsSent = true;
-      } else if (event.type !== 'BOOKMARK' && event.type !== 'ERROR' && isPlainObject(object)) {
-        object = { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
+        res.write(`${JSON.stringify({ type: event.type, object })}\n`);
+        return;
       }
-      res.write(`${JSON.stringify({ type: event.type, object })}\n`);
+      res.write(encodeWatchEvent(type, event.type, event.object));
     };
     let stop: (() => void) | undefined;
     let finished = false;
@@ -528,7 +529,7 @@ export class ApiHandler {
   #sendJson(ctx: RequestContext, code: number, body: unknown): void {
     const { req, res } = ctx;
     const headers: Record<string, string | string[]> = {};
-    if (ctx.warnings.length > 0) headers.Warning = ctx.warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+    if (ctx.warnings.length > 0) headers.Warning = warningHeader(ctx.warnings);
     const accept = String(req.headers.accept ?? '');
     if (/application\/(x-)?yaml/.test(accept) && !/application\/json/.test(accept)) {
       headers['Content-Type'] = 'application/yaml';
@@ -553,10 +554,64 @@ export class ApiHandler {
     const status = toStatus(err);
     if (status.code >= 500) console.error('internal error:', err);
     const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json' };
-    if (warnings.length > 0) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+    if (warnings.length > 0) headers.Warning = warningHeader(warnings);
     if (status.code === 401) headers['WWW-Authenticate'] = 'Bearer realm="nephele"';
     res.writeHead(status.code, headers);
     res.end(JSON.stringify(status));
+  }
+}
+
+/**
+ * Watch event lines, encoded once per (object, event type) and shared by every watcher that
+ * receives the same cached object: with a thousand watchers this is one JSON.stringify, not a
+ * thousand.
+ */
+const encodedEvents = new WeakMap<object, Map<string, string>>();
+
+function encodeWatchEvent(type: ResourceType, eventType: string, object: unknown): string {
+  if (!isPlainObject(object)) return `${JSON.stringify({ type: eventType, object })}\n`;
+  let byType = encodedEvents.get(object);
+  const cached = byType?.get(eventType);
+  if (cached) return cached;
+  const body = eventType === 'BOOKMARK' || eventType === 'ERROR' ? object : { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
+  const line = `${JSON.stringify({ type: eventType, object: body })}\n`;
+  if (!byType) encodedEvents.set(object, (byType = new Map()));
+  byType.set(eventType, line);
+  return line;
+}
+
+/** Warnings are capped, as kube-apiserver caps them, so a body with thousands of unknown fields still gets a response its client can read. */
+const maxWarningHeaderBytes = 4 * 1024;
+const maxWarningChars = 256;
+
+/**
+ * `Warning` header values (`299 - "text"`) in printable ASCII: a warning quotes client input (an
+ * unknown field's name), and Node refuses header values with control or non-Latin-1 characters,
+ * so those are written as JSON `\uXXXX` escapes instead of failing the response. Each warning is
+ * cut at 256 characters and all of them at about 4 KiB, the rest summed up in a last warning.
+ */
+function warningHeader(warnings: string[]): string[] {
+  const values: string[] = [];
+  let total = 0;
+  for (const [i, warning] of warnings.entries()) {
+    const text = warning.length > maxWarningChars ? `${warning.slice(0, maxWarningChars)}...` : warning;
+    const value = `299 - ${JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`;
+    if (total + value.length > maxWarningHeaderBytes) {
+      values.push(`299 - "${warnings.length - i} more warning(s) not shown"`);
+      break;
+    }
+    values.push(value);
+    total += value.length;
+  }
+  return values;
+}
+
+/** A percent-decoded path segment; a malformed escape (`%ZZ`, a cut UTF-8 sequence) is the client's 400. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw errors.badRequest(`the request path segment "${segment}" is not valid percent-encoding`);
   }
 }
 

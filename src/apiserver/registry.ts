@@ -17,7 +17,8 @@ import { deleteFieldPath, parseFieldPath } from '../machinery/field-path.ts';
 import { findUnknownFields } from '../machinery/unknown-fields.ts';
 import { schemaNode, type SchemaNode } from '../machinery/schema-node.ts';
 import * as patches from '../machinery/patch/index.ts';
-import type { Store, WatchEvent } from '../storage/store.ts';
+import type { Store, WatchEvent, WatchHandlers } from '../storage/store.ts';
+import type { WatchCache } from './watch-cache.ts';
 import type { ResourceType } from '../api/resource-type.ts';
 import { apiVersionOf, storageKey, storagePrefix } from '../api/resource-type.ts';
 import type { AdmissionChain, AdmissionOperation, UserInfo } from './admission.ts';
@@ -96,10 +97,14 @@ export class ObjectRegistry {
   #nodes = new WeakMap<ResourceType, SchemaNode>();
   #keyQueues = new Map<string, Promise<void>>();
 
-  constructor(store: Store, admission: AdmissionChain, clock: Clock) {
+  /** Serves watches when set; otherwise each watch is a store watch of its own. */
+  readonly watchCache: WatchCache | undefined;
+
+  constructor(store: Store, admission: AdmissionChain, clock: Clock, watchCache?: WatchCache) {
     this.store = store;
     this.admission = admission;
     this.clock = clock;
+    this.watchCache = watchCache;
   }
 
   async get(type: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject> {
@@ -304,7 +309,9 @@ export class ObjectRegistry {
       from = parseResourceVersion(rv);
     }
     const apiVersion = apiVersionOf(type);
-    const watch = await this.store.watch(this.#prefix(type, namespace), { fromRevision: from, bookmarkIntervalMs: query.bookmarks ? (query.bookmarkIntervalMs ?? 10_000) : undefined }, {
+    const prefix = this.#prefix(type, namespace);
+    const bookmarkIntervalMs = query.bookmarks ? (query.bookmarkIntervalMs ?? 10_000) : undefined;
+    const handlers: WatchHandlers = {
       onEvent: (event: WatchEvent) => {
         if (event.type === 'BOOKMARK') {
           send({ type: 'BOOKMARK', object: { kind: type.kind, apiVersion, metadata: { resourceVersion: String(event.revision) } } });
@@ -325,7 +332,10 @@ export class ObjectRegistry {
         }
       },
       onError: (err) => onEnd(err),
-    });
+    };
+    const watch = this.watchCache
+      ? await this.watchCache.watch(prefix, from, bookmarkIntervalMs, handlers)
+      : await this.store.watch(prefix, { fromRevision: from, bookmarkIntervalMs }, handlers);
     return () => watch.stop();
   }
 
@@ -371,14 +381,14 @@ export class ObjectRegistry {
   #patched(type: ResourceType, old: KubeObject, patchType: PatchType, patch: unknown, options: PatchOptions): KubeObject {
     switch (patchType) {
       case 'json':
-        return asObject(patches.applyJsonPatch(old, patch));
+        return asObject(type, old, patches.applyJsonPatch(old, patch));
       case 'merge':
-        return asObject(patches.applyMergePatch(old, patch));
+        return asObject(type, old, patches.applyMergePatch(old, patch));
       case 'strategic':
         if (type.origin === 'crd') {
           throw new StatusError('UnsupportedMediaType', `strategic merge patch is not supported for custom resources (${type.plural}.${type.group}); use --type=merge or --type=json`);
         }
-        return asObject(patches.applyStrategicMergePatch(old, patch, this.schemaOf(type)));
+        return asObject(type, old, patches.applyStrategicMergePatch(old, patch, this.schemaOf(type)));
       case 'apply': {
         const applied = parseApplyBody(type, patch);
         if (applied.metadata.name !== undefined && applied.metadata.name !== old.metadata.name) {
@@ -590,9 +600,17 @@ function parseApplyBody(type: ResourceType, patch: unknown): KubeObject {
   return applied;
 }
 
-function asObject(value: unknown): KubeObject {
+/**
+ * The result of a patch as an object. A patch that removes metadata leaves an empty one (the
+ * system fields are restored from the stored object); one that turns metadata into something
+ * other than an object is Invalid, not silently replaced (which would drop labels and finalizers).
+ */
+function asObject(type: ResourceType, old: KubeObject, value: unknown): KubeObject {
   if (!isPlainObject(value)) throw errors.badRequest('the patch would turn the object into something other than a JSON object');
-  if (!isPlainObject(value.metadata)) value.metadata = {};
+  if (value.metadata === undefined || value.metadata === null) value.metadata = {};
+  if (!isPlainObject(value.metadata)) {
+    throw errors.invalid(type.kind, type.group, old.metadata.name ?? '', [{ reason: 'FieldValueTypeInvalid', field: 'metadata', message: `Invalid value: ${JSON.stringify(value.metadata)?.slice(0, 80)}: metadata must be an object` }]);
+  }
   return value as KubeObject;
 }
 

@@ -23,6 +23,7 @@ import { AdmissionChain, type UserInfo } from '../apiserver/admission.ts';
 import { ObjectRegistry } from '../apiserver/registry.ts';
 import { ApiHandler } from '../apiserver/handler.ts';
 import { ApiMetrics } from '../apiserver/metrics.ts';
+import { WatchCache } from '../apiserver/watch-cache.ts';
 import {
   ensureAdminToken, ensureServingCertificates, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
   renderKubeconfig, sealSecretData, writeKubeconfig, type AuditLog, type SecretBoxKey,
@@ -57,6 +58,8 @@ export interface Hub {
   readonly admission: AdmissionChain;
   readonly handler: ApiHandler;
   readonly garbageCollector: GarbageCollector;
+  /** Forgets history up to `revision` in the store and the watch cache; older watches get 410. */
+  compact(revision: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -119,7 +122,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     catalog.add(crdType);
     for (const type of fleetResourceTypes()) catalog.add(type);
     const admission = new AdmissionChain();
-    const registry = new ObjectRegistry(store, admission, clock);
+    const watchCache = new WatchCache(store);
+    await watchCache.start();
+    stoppers.push(() => watchCache.stop());
+    const registry = new ObjectRegistry(store, admission, clock, watchCache);
     await ensureNamespaces(registry, catalog);
     const crds = new CrdController(store, registry, catalog, crdType);
     const gc = new GarbageCollector(store, registry, catalog);
@@ -161,6 +167,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     let stopped = false;
     return {
       url, port, home, kubeconfigPath, token, store, catalog, registry, admission, handler, garbageCollector: gc,
+      async compact(revision: number) {
+        if (!store.compact) throw new Error(`the ${store.backend} store cannot be compacted from the hub`);
+        await store.compact(revision);
+        watchCache.compact(revision);
+      },
       async stop() {
         if (stopped) return;
         stopped = true;

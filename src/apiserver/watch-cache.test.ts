@@ -1,0 +1,65 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMemoryStore } from '../storage/index.ts';
+import type { WatchEvent } from '../storage/store.ts';
+import { StatusError } from '../machinery/status-error.ts';
+import { WatchCache } from './watch-cache.ts';
+
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+describe('WatchCache', () => {
+  it('hands every watcher the same event object, from one store watch', async () => {
+    const store = createMemoryStore();
+    const cache = new WatchCache(store);
+    await cache.start();
+    const seen: WatchEvent[][] = [[], [], []];
+    for (const log of seen) await cache.watch('/registry/core/configmaps/', undefined, undefined, { onEvent: (e) => log.push(e) });
+    await store.create('/registry/core/configmaps/default/a', { metadata: { name: 'a' } });
+    await store.create('/registry/core/secrets/default/s', { metadata: { name: 's' } });
+    await settle();
+    assert.deepEqual(seen.map((log) => log.length), [1, 1, 1], 'the secret is outside the prefix');
+    assert.equal(seen[0]![0], seen[1]![0], 'one shared object');
+    cache.stop();
+    await store.close();
+  });
+
+  it('replays from its ring, and sends older revisions to the store', async () => {
+    const store = createMemoryStore();
+    await store.create('/registry/core/namespaces/default', { metadata: { name: 'default' } });
+    const first = await store.create('/registry/core/configmaps/default/before', { metadata: { name: 'before' } });
+    const cache = new WatchCache(store);
+    await cache.start();
+    const a = await store.create('/registry/core/configmaps/default/a', { metadata: { name: 'a' } });
+    await store.update('/registry/core/configmaps/default/a', { metadata: { name: 'a' }, data: { x: '1' } } as never);
+    await settle();
+    const replayed: string[] = [];
+    await cache.watch('/registry/', Number(a.metadata.resourceVersion) - 1, undefined, { onEvent: (e) => replayed.push(`${e.type} ${e.object?.metadata.name}`) });
+    assert.deepEqual(replayed, ['ADDED a', 'MODIFIED a']);
+    const older: string[] = [];
+    const w = await cache.watch('/registry/core/configmaps/', Number(first.metadata.resourceVersion) - 1, undefined, { onEvent: (e) => older.push(`${e.type} ${e.object?.metadata.name}`) });
+    await settle();
+    assert.deepEqual(older, ['ADDED before', 'ADDED a', 'MODIFIED a'], 'the store replays what the cache never saw');
+    w.stop();
+    await store.compact!(await store.currentRevision());
+    cache.compact(await store.currentRevision());
+    await assert.rejects(cache.watch('/registry/', Number(a.metadata.resourceVersion) - 1, undefined, { onEvent: () => undefined }), (err: unknown) => err instanceof StatusError && err.reason === 'Expired');
+    cache.stop();
+    await store.close();
+  });
+
+  it('sends bookmarks at the latest revision it delivered', async () => {
+    const store = createMemoryStore();
+    const cache = new WatchCache(store);
+    await cache.start();
+    const events: WatchEvent[] = [];
+    const w = await cache.watch('/registry/core/configmaps/', undefined, 30, { onEvent: (e) => events.push(e) });
+    const created = await store.create('/registry/core/configmaps/default/b', { metadata: { name: 'b' } });
+    await new Promise((r) => setTimeout(r, 100));
+    const bookmark = events.find((e) => e.type === 'BOOKMARK');
+    assert.ok(bookmark);
+    assert.ok(bookmark.revision >= Number(created.metadata.resourceVersion));
+    w.stop();
+    cache.stop();
+    await store.close();
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * WatchCache serves API watches from one store watch over all of `/registry/`, as
+ * kube-apiserver's watch cache does: the store sends each change once (on etcd, once over the
+ * network instead of once per client), the cache keeps the most recent changes in a ring for
+ * replays, and each change is handed to every interested watcher as the same object.
+ *
+ * Events handed out are shared between watchers and must be treated as read-only.
+ * A watch from a revision older than the cache holds is passed to the store itself, which replays
+ * from its own history or answers Expired; so the cache never makes a watch fail that the store
+ * would have served.
+ */
+import type { Store, Watch, WatchEvent, WatchHandlers } from '../storage/store.ts';
+
+interface Subscriber {
+  prefix: string;
+  /** Only events after this revision are delivered. */
+  after: number;
+  handlers: WatchHandlers;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface WatchCacheOptions {
+  /** How many recent changes are kept for replay. */
+  capacity?: number;
+}
+
+export class WatchCache {
+  readonly #store: Store;
+  readonly #capacity: number;
+  readonly #ring: WatchEvent[] = [];
+  #ringStart = 0;
+  readonly #subscribers = new Set<Subscriber>();
+  #upstream: Watch | undefined;
+  /** The revision the cache started from: every change after it has been seen. */
+  #origin = 0;
+  /** The newest revision delivered to subscribers. */
+  #latest = 0;
+  #stopped = false;
+
+  constructor(store: Store, options: WatchCacheOptions = {}) {
+    this.#store = store;
+    this.#capacity = options.capacity ?? 10_000;
+  }
+
+  async start(): Promise<void> {
+    const revision = await this.#store.currentRevision();
+    this.#origin = revision;
+    this.#latest = revision;
+    this.#ring.length = 0;
+    this.#ringStart = 0;
+    this.#upstream = await this.#store.watch('/registry/', { fromRevision: revision, bookmarkIntervalMs: 1000 }, {
+      onEvent: (event) => this.#publish(event),
+      onError: (err) => this.#restart(err),
+    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#upstream?.stop();
+    for (const sub of this.#subscribers) clearInterval(sub.timer);
+    this.#subscribers.clear();
+  }
+
+  /**
+   * Forgets cached changes up to and including `revision`, as a store compaction does; a watch
+   * from before it then goes to the store (and gets Expired if the store forgot it too).
+   */
+  compact(revision: number): void {
+    while (this.#ringStart < this.#ring.length && this.#ring[this.#ringStart]!.revision <= revision) this.#ringStart++;
+    this.#origin = Math.max(this.#origin, Math.min(revision, this.#latest));
+  }
+
+  /** Number of watches served from the cache right now. */
+  get size(): number {
+    return this.#subscribers.size;
+  }
+
+  /**
+   * Watches keys under `prefix` for changes after `fromRevision` (undefined or 0: from now).
+   * Same contract as Store.watch, except that events are shared and read-only.
+   */
+  async watch(prefix: string, fromRevision: number | undefined, bookmarkIntervalMs: number | undefined, handlers: WatchHandlers): Promise<Watch> {
+    const from = fromRevision && fromRevision > 0 ? fromRevision : this.#latest;
+    if (this.#stopped || !this.#upstream || from < this.#oldestReplayable()) {
+      return this.#store.watch(prefix, { fromRevision: from, bookmarkIntervalMs }, handlers);
+    }
+    const sub: Subscriber = { prefix, after: from, handlers, timer: undefined };
+    // Replay and subscribe in one synchronous step, so no change falls between them.
+    for (const event of this.#ringFrom(from)) {
+      if (event.key!.startsWith(prefix)) this.#deliver(sub, event);
+    }
+    sub.after = Math.max(from, this.#latest);
+    this.#subscribers.add(sub);
+    if (bookmarkIntervalMs) {
+      sub.timer = setInterval(() => {
+        if (this.#latest >= sub.after) this.#deliver(sub, { type: 'BOOKMARK', revision: this.#latest });
+      }, bookmarkIntervalMs);
+      sub.timer.unref();
+    }
+    return {
+      stop: () => {
+        clearInterval(sub.timer);
+        this.#subscribers.delete(sub);
+      },
+    };
+  }
+
+  /** The oldest `fromRevision` the cache can replay from. */
+  #oldestReplayable(): number {
+    const oldest = this.#ring[this.#ringStart];
+    return oldest ? Math.max(this.#origin, oldest.revision - 1) : this.#origin;
+  }
+
+  *#ringFrom(from: number): Generator<WatchEvent> {
+    for (let i = this.#ringStart; i < this.#ring.length; i++) {
+      const event = this.#ring[i]!;
+      if (event.revision > from) yield event;
+    }
+  }
+
+  #publish(event: WatchEvent): void {
+    if (event.type === 'BOOKMARK') {
+      this.#latest = Math.max(this.#latest, event.revision);
+      return;
+    }
+    this.#ring.push(event);
+    if (this.#ring.length - this.#ringStart > this.#capacity) {
+      this.#ringStart++;
+      // Compact the array now and then instead of shifting on every event.
+      if (this.#ringStart > this.#capacity) {
+        this.#ring.splice(0, this.#ringStart);
+        this.#ringStart = 0;
+      }
+    }
+    this.#latest = event.revision;
+    for (const sub of this.#subscribers) {
+      if (event.revision > sub.after && event.key!.startsWith(sub.prefix)) this.#deliver(sub, event);
+    }
+  }
+
+  #deliver(sub: Subscriber, event: WatchEvent): void {
+    try {
+      sub.handlers.onEvent(event);
+      if (event.type !== 'BOOKMARK') sub.after = event.revision;
+    } catch (err) {
+      clearInterval(sub.timer);
+      this.#subscribers.delete(sub);
+      sub.handlers.onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** The store watch ended: every cached watch ends too (clients re-watch), and the cache restarts. */
+  #restart(err: Error): void {
+    this.#upstream = undefined;
+    const subs = [...this.#subscribers];
+    this.#subscribers.clear();
+    for (const sub of subs) {
+      clearInterval(sub.timer);
+      sub.handlers.onError?.(err);
+    }
+    if (this.#stopped) return;
+    const retry = (delay: number) => {
+      const timer = setTimeout(() => {
+        if (this.#stopped) return;
+        this.start().catch(() => retry(Math.min(delay * 2, 30_000)));
+      }, delay);
+      timer.unref();
+    };
+    retry(500);
+  }
+}
