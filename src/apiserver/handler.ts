@@ -447,6 +447,16 @@ export class ApiHandler {
     const now = () => this.options.registry.clock.now();
     let headerSent = false;
     let tableColumnsSent = false;
+    // Lines queued in one turn of the event loop go out as one write: when the hub is busy,
+    // events bunch up and each watcher costs one TLS write per turn rather than one per event.
+    const pending: string[] = [];
+    let flushScheduled = false;
+    const flush = () => {
+      flushScheduled = false;
+      if (pending.length === 0 || res.writableEnded || res.destroyed) return;
+      res.write(pending.length === 1 ? pending[0]! : pending.join(''));
+      pending.length = 0;
+    };
     const write = (event: { type: string; object: unknown }) => {
       if (res.writableEnded || res.destroyed) return;
       if (!headerSent) {
@@ -456,10 +466,14 @@ export class ApiHandler {
       if (table && event.type !== 'BOOKMARK' && event.type !== 'ERROR') {
         const object = toTable(type, [event.object as KubeObject], { now: now(), include, withColumns: !tableColumnsSent });
         tableColumnsSent = true;
-        res.write(`${JSON.stringify({ type: event.type, object })}\n`);
-        return;
+        pending.push(`${JSON.stringify({ type: event.type, object })}\n`);
+      } else {
+        pending.push(encodeWatchEvent(type, event.type, event.object));
       }
-      res.write(encodeWatchEvent(type, event.type, event.object));
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
     };
     let stop: (() => void) | undefined;
     let finished = false;
@@ -468,6 +482,7 @@ export class ApiHandler {
       finished = true;
       clearTimeout(timer);
       stop?.();
+      flush();
       this.#openWatches.delete(res);
       if (!headerSent) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
