@@ -11,7 +11,8 @@ import { isPlainObject } from '../machinery/object.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, discriminator: false });
+// `verbose` puts the offending value on each error, which the causes quote ("Invalid value: 0").
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, discriminator: false, verbose: true });
 addFormats(ajv);
 for (const format of ['int32', 'int64', 'float', 'double', 'byte', 'quantity', 'int-or-string']) ajv.addFormat(format, true);
 

@@ -42,6 +42,9 @@ export interface ApiHandlerOptions {
   gitVersion: string;
 }
 
+/** Paths that only answer reads: health, version, metrics and the path list. */
+const readOnlyPaths = new Set(['/healthz', '/livez', '/readyz', '/version', '/metrics', '/']);
+
 /** Paths any caller may read without a token: health, version and the discovery roots. */
 const anonymousPaths = new Set(['/healthz', '/livez', '/readyz', '/version', '/api', '/apis', '/']);
 
@@ -99,8 +102,13 @@ export class ApiHandler {
     const ctx: RequestContext = { req, res, url, user: undefined, warnings: [], audit: { verb: (verbsByMethod[req.method ?? ''] ?? 'get'), resource: url.pathname } };
     this.#dispatch(ctx)
       .catch((err: unknown) => {
-        if (!res.headersSent) this.#sendStatus(res, err, ctx.warnings);
-        else res.end();
+        try {
+          if (!res.headersSent) this.#sendStatus(res, err, ctx.warnings);
+          else res.end();
+        } catch (failure) {
+          console.error('could not send an error response:', failure);
+          res.destroy();
+        }
       })
       .finally(() => {
         const code = res.statusCode;
@@ -132,6 +140,12 @@ export class ApiHandler {
       }
     } else {
       ctx.user = this.options.authenticator.authenticate(req.headers.authorization);
+    }
+    if (readOnlyPaths.has(path) || path.startsWith('/openapi/')) {
+      if (method !== 'GET' && method !== 'HEAD') {
+        req.resume();
+        throw new StatusError('MethodNotAllowed', `${method} is not allowed on ${path}; it is read-only, use GET`);
+      }
     }
     if (path === '/healthz' || path === '/livez') return this.#sendText(res, 200, 'ok');
     if (path === '/readyz') return this.options.ready() ? this.#sendText(res, 200, 'ok') : this.#sendText(res, 503, 'not ready');

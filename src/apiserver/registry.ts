@@ -463,7 +463,7 @@ export class ObjectRegistry {
     obj.kind = type.kind;
     this.#handleUnknownFields(type, obj, options);
     type.applyDefaults?.(obj);
-    const name = obj.metadata.name ?? '';
+    const name = typeof obj.metadata.name === 'string' ? obj.metadata.name : String(obj.metadata.name ?? '');
     const request = { operation, type, namespace: obj.metadata.namespace, name, subresource: options.subresource, object: obj, oldObject: old, user: options.user, dryRun: !!options.dryRun };
     await this.admission.mutate(request);
     const causes: StatusCause[] = [

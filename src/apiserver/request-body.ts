@@ -9,6 +9,13 @@ import { decodeKubeProtobuf } from './protobuf.ts';
 
 export const maxBodyBytes = 3 * 1024 * 1024;
 
+/**
+ * How deeply objects and arrays may nest in a body. Real objects stay far below it (a CRD's
+ * schema is among the deepest); past it the recursive code behind the API (cloning, validation,
+ * merging, managed fields) would run out of stack, so a deeper body is refused here as a 400.
+ */
+export const maxNestingDepth = 256;
+
 export async function readBody(req: IncomingMessage, limit = maxBodyBytes): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limit) {
@@ -35,23 +42,48 @@ export function mediaType(req: IncomingMessage): string {
 export function parseJson(raw: Buffer): unknown {
   const text = raw.toString('utf8');
   if (text.trim() === '') throw new StatusError('BadRequest', 'the request body is empty; send a JSON or YAML object');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new StatusError('BadRequest', `the request body is not valid JSON: ${why}`);
   }
+  checkNesting(value, 1, new Set());
+  return value;
 }
 
 export function parseYamlText(raw: Buffer): unknown {
   const text = raw.toString('utf8');
   if (text.trim() === '') throw new StatusError('BadRequest', 'the request body is empty; send a JSON or YAML object');
+  let value: unknown;
   try {
-    return parseYaml(text, { maxAliasCount: 100, uniqueKeys: false, prettyErrors: true });
+    value = parseYaml(text, { maxAliasCount: 100, uniqueKeys: false, prettyErrors: true });
   } catch (err) {
-    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    const why = err instanceof Error ? err.message.split('\n')[0]!.replace(/:$/, '') : String(err);
+    if ((err as { code?: unknown }).code === 'MULTIPLE_DOCS') {
+      throw new StatusError('BadRequest', `the request body holds more than one YAML document (${why.replace(/^.*? (at line )/, '$1')}); send one object per request`);
+    }
     throw new StatusError('BadRequest', `the request body is not valid YAML: ${why}`);
   }
+  checkNesting(value, 1, new Set());
+  return value;
+}
+
+/**
+ * Refuses bodies nested deeper than `maxNestingDepth`, and YAML whose alias sits inside its own
+ * anchor (`a: &x [*x]` parses to a value that contains itself, which no JSON object can be).
+ * Recursion is safe here: it stops at the depth limit.
+ */
+function checkNesting(value: unknown, depth: number, enclosing: Set<object>): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (enclosing.has(value)) throw new StatusError('BadRequest', 'the request body contains itself (a YAML alias inside its own anchor); objects must be trees');
+  if (depth > maxNestingDepth) {
+    throw new StatusError('BadRequest', `the request body nests objects and arrays more than ${maxNestingDepth} levels deep`);
+  }
+  enclosing.add(value);
+  for (const child of Object.values(value)) checkNesting(child, depth + 1, enclosing);
+  enclosing.delete(value);
 }
 
 /** Parses an object body (create, update) sent as JSON or YAML. */

@@ -3,7 +3,7 @@
  * a mistake in the flags is one clear line on stderr and exit code 2.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startHub, type Hub } from '../hub/hub.ts';
 import { verifyAuditLog } from '../hub/security/index.ts';
@@ -119,7 +119,12 @@ audit.command('verify')
   .description('check the audit log\'s hash chain: exit 0 when intact, 1 when a record was changed or removed')
   .option('--home <dir>', 'the hub\'s home directory', defaultHome)
   .action((opts: { home: string }) => {
-    const result = verifyAuditLog(resolve(opts.home));
+    const home = resolve(opts.home);
+    // Without either file this is not a hub's home (a mistyped --home), not an intact empty log.
+    if (!existsSync(join(home, 'audit.log')) && !existsSync(join(home, 'audit.head'))) {
+      fail(`no audit log in ${home}: pass the hub's home directory with --home DIR`);
+    }
+    const result = verifyAuditLog(home);
     if (result.ok) {
       console.log(`audit log intact: ${result.records} records`);
       return;

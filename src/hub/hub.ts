@@ -148,7 +148,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       ready: () => ready,
       gitVersion: kubernetesVersion,
     });
-    server = createServer({ cert: certs.certPem, key: certs.keyPem, keepAlive: true, requestTimeout: 0, maxHeaderSize: 64 * 1024 }, handler.handle);
+    server = createServer({ cert: certs.certPem, key: certs.keyPem, keepAlive: true, requestTimeout: 60_000, maxHeaderSize: 64 * 1024 }, handler.handle);
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 70_000;
     const listening = server;

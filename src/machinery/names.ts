@@ -107,14 +107,17 @@ export function validateAnnotations(annotations: unknown, field: string): Status
  */
 export function validateObjectMeta(meta: ObjectMeta, rule: NameRule, namespaced: boolean): StatusCause[] {
   const causes: StatusCause[] = [];
-  if (meta.name !== undefined && meta.name !== '') {
-    causes.push(...validateName(meta.name, rule, 'metadata.name'));
-  } else if (meta.generateName) {
+  // generateName is checked even once a name was made from it, as Kubernetes does, so a bad
+  // prefix is reported as such and not only as a strange generated name.
+  if (typeof meta.generateName === 'string' && meta.generateName !== '') {
     const prefix = meta.generateName;
     // The prefix is checked as if a suffix were added, so a name made from it is always valid.
     const sample = prefix.endsWith('-') || prefix.endsWith('.') ? `${prefix}x` : prefix;
     causes.push(...validateName(sample, rule, 'metadata.generateName').map((c) => ({ ...c, message: (c.message ?? "").replace(JSON.stringify(sample), JSON.stringify(prefix)) })));
-  } else {
+  }
+  if (meta.name !== undefined && meta.name !== '') {
+    causes.push(...validateName(meta.name, rule, 'metadata.name'));
+  } else if (!meta.generateName) {
     causes.push(required('metadata.name'));
   }
   if (namespaced && meta.namespace !== undefined && meta.namespace !== '') {

@@ -39,6 +39,7 @@ export async function startTestHub(options: Partial<HubOptions> = {}): Promise<T
         const headers: Record<string, string> = { ...(opts.headers ?? {}) };
         const token = opts.token ?? hub.token;
         if (token) headers.authorization = `Bearer ${token}`;
+        if (opts.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = String(Buffer.byteLength(opts.body));
         const req = request(`${hub.url}${path}`, { method, agent, headers }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
