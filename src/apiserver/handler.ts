@@ -10,7 +10,7 @@ import { isPlainObject } from '../machinery/object.ts';
 import { StatusError, errors, toStatus } from '../machinery/status-error.ts';
 import { parseFieldSelector, parseLabelSelector } from '../machinery/selectors.ts';
 import { readFieldPath, writeFieldPath } from '../machinery/field-path.ts';
-import { defaultFieldManager } from '../machinery/patch/index.ts';
+import { applyJsonPatch, applyMergePatch, defaultFieldManager } from '../machinery/patch/index.ts';
 import type { ResourceType } from '../api/resource-type.ts';
 import { apiVersionOf } from '../api/resource-type.ts';
 import type { TypeCatalog } from '../api/type-catalog.ts';
@@ -292,7 +292,7 @@ export class ApiHandler {
           const options = await this.#deleteOptions(ctx, dryRun);
           const labelSelector = parseLabelSelector(q.get('labelSelector') ?? undefined);
           const fieldSelector = parseFieldSelector(q.get('fieldSelector') ?? undefined, supportedFieldLabels(type));
-          const deleted = await registry.deleteCollection(type, namespace, { labelSelector, fieldSelector }, { user, dryRun, ...options });
+          const deleted = await registry.deleteCollection(type, namespace, { labelSelector, fieldSelector }, { user, ...options });
           return this.#sendJson(ctx, 200, { kind: type.listKind, apiVersion: apiVersionOf(type), metadata: {}, items: deleted });
         }
         default:
@@ -332,7 +332,7 @@ export class ApiHandler {
       case 'DELETE': {
         ctx.audit.verb = 'delete';
         const options = await this.#deleteOptions(ctx, dryRun);
-        const outcome = await registry.delete(type, namespace, name, { user, dryRun, ...options });
+        const outcome = await registry.delete(type, namespace, name, { user, ...options });
         if (!outcome.deleted) return this.#sendObject(ctx, 202, type, outcome.object);
         return this.#sendJson(ctx, 200, {
           kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
@@ -368,7 +368,6 @@ export class ApiHandler {
     } else if (method === 'PATCH') {
       ctx.audit.verb = 'patch';
       const { patchType, patch } = await this.#readPatch(ctx);
-      const { applyJsonPatch, applyMergePatch } = await import('../machinery/patch/index.ts');
       const base = toScale(current);
       const patched = patchType === 'json' ? applyJsonPatch(base, patch) : applyMergePatch(base, patch);
       desired = isPlainObject(patched) && isPlainObject(patched.spec) ? patched.spec.replicas : undefined;
@@ -408,7 +407,7 @@ export class ApiHandler {
     throw new StatusError('UnsupportedMediaType', `the patch Content-Type "${type}" is not supported; use application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json or application/apply-patch+yaml`);
   }
 
-  async #deleteOptions(ctx: RequestContext, dryRun: boolean): Promise<{ propagationPolicy?: PropagationPolicy; gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } }> {
+  async #deleteOptions(ctx: RequestContext, dryRun: boolean): Promise<{ dryRun: boolean; propagationPolicy?: PropagationPolicy; gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } }> {
     const q = ctx.url.searchParams;
     const raw = await readBody(ctx.req);
     let body: Record<string, unknown> = {};
@@ -435,10 +434,10 @@ export class ApiHandler {
       if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0) throw errors.badRequest(`gracePeriodSeconds must be a non-negative integer, got ${JSON.stringify(graceRaw)}`);
     }
     const pre = isPlainObject(body.preconditions) ? body.preconditions : {};
-    const dry = Array.isArray(body.dryRun) && body.dryRun.includes('All');
-    void dry;
-    void dryRun;
+    // DeleteOptions may carry dryRun in the body, as client-go sends it.
+    const bodyDryRun = Array.isArray(body.dryRun) && body.dryRun.includes('All');
     return {
+      dryRun: dryRun || bodyDryRun,
       ...(propagationPolicy ? { propagationPolicy } : {}),
       ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
       preconditions: {

@@ -248,7 +248,7 @@ export class ObjectRegistry {
       }
       await this.admission.validate({ operation: 'DELETE', type, namespace, name, subresource: undefined, object: undefined, oldObject: old, user: options.user, dryRun: !!options.dryRun });
       const finalizers = new Set(old.metadata.finalizers ?? []);
-      const policy = options.propagationPolicy ?? defaultPropagation(type);
+      const policy = options.propagationPolicy ?? defaultPropagation;
       if (policy === 'Orphan') finalizers.add('orphan');
       if (policy === 'Foreground') finalizers.add('foregroundDeletion');
       if (type.kind === 'Namespace' && type.group === '') finalizers.add('kubernetes');
@@ -620,12 +620,11 @@ function nameRuleOf(type: ResourceType): NameRule {
   return 'subdomain';
 }
 
-function defaultPropagation(type: ResourceType): PropagationPolicy {
-  // Kubernetes keeps orphaning as the REST default for a few old kinds; everything served here
-  // cascades in the background unless the client asks otherwise.
-  void type;
-  return 'Background';
-}
+/**
+ * Kubernetes keeps orphaning as the REST default for a few old kinds; everything served here
+ * cascades in the background unless the client asks otherwise.
+ */
+const defaultPropagation: PropagationPolicy = 'Background';
 
 function specOf(obj: KubeObject): unknown {
   const { metadata, status, ...rest } = obj;
