@@ -1,0 +1,84 @@
+/**
+ * Hubs on a real etcd: the distributed store that lets users outgrow one machine. Two hub
+ * replicas share one etcd; what one writes the other serves, a kind registered through one is
+ * served by both, a watch on one sees changes made through the other, and the data outlives
+ * every hub process.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { etcdAvailable, startEtcd, type TestEtcd } from '../src/testing/etcd.ts';
+import { startTestHub, type TestHub } from '../src/testing/hub.ts';
+import { waitFor } from '../src/testing/wait.ts';
+
+const skip = !etcdAvailable() && !process.env.CI ? 'etcd is not installed (apt-get install etcd-server, or run .ci/run)' : false;
+
+describe('hub replicas on one etcd', { skip }, () => {
+  let etcd: TestEtcd;
+  let a: TestHub;
+  let b: TestHub;
+  before(async () => {
+    etcd = await startEtcd();
+    const store = `etcd://${etcd.endpoint.replace(/^https?:\/\//, '')}`;
+    a = await startTestHub({ store });
+    b = await startTestHub({ store });
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await etcd?.stop();
+  });
+
+  const ok = async (hub: TestHub, args: string[], input?: string) => {
+    const r = await hub.kubectl(args, input);
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  it('serves through one replica what the other wrote', async () => {
+    await ok(a, ['create', 'configmap', 'shared', '--from-literal=k=v']);
+    const read = JSON.parse(await ok(b, ['get', 'configmap', 'shared', '-o', 'json']));
+    assert.equal(read.data.k, 'v');
+    await ok(b, ['patch', 'configmap', 'shared', '--type=merge', '-p', '{"data":{"k":"w"}}']);
+    assert.equal(JSON.parse(await ok(a, ['get', 'configmap', 'shared', '-o', 'json'])).data.k, 'w');
+    const stale = await a.call('PUT', '/api/v1/namespaces/default/configmaps/shared', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...read, data: { k: 'lost' } }),
+    });
+    assert.equal(stale.status, 409, 'compare-and-swap holds across replicas');
+  });
+
+  it('streams to a watch on one replica the changes made through the other', async () => {
+    const child = spawn('kubectl', ['--kubeconfig', b.kubeconfigPath, 'get', 'configmaps', '-w', '--output-watch-events'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor('the watch to start', async () => (out.includes('EVENT') || out.includes('shared') ? true : undefined));
+      await ok(a, ['create', 'configmap', 'from-a', '--from-literal=x=1']);
+      await waitFor('ADDED on the other replica', async () => (/ADDED\s+from-a/.test(out) ? true : undefined));
+      await ok(a, ['delete', 'configmap', 'from-a']);
+      await waitFor('DELETED on the other replica', async () => (/DELETED\s+from-a/.test(out) ? true : undefined));
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('serves a CRD registered through one replica on both', async () => {
+    await ok(a, ['apply', '-f', new URL('../docs/examples/budget-crd.yaml', import.meta.url).pathname]);
+    await waitFor('budgets on replica b', async () => ((await b.kubectl(['api-resources', '--api-group=finops.example.com'])).stdout.includes('budgets') ? true : undefined));
+    await ok(b, ['apply', '-f', new URL('../docs/examples/budget.yaml', import.meta.url).pathname]);
+    assert.match(await ok(a, ['get', 'budgets']), /^team-a\s+500\s+EUR/m);
+  });
+
+  it('keeps the data when every hub is gone', async () => {
+    const store = `etcd://${etcd.endpoint.replace(/^https?:\/\//, '')}`;
+    await a.close();
+    await b.close();
+    const c = await startTestHub({ store });
+    try {
+      assert.equal(JSON.parse(await ok(c, ['get', 'configmap', 'shared', '-o', 'json'])).data.k, 'w');
+    } finally {
+      await c.close();
+    }
+  });
+});
