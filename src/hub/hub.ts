@@ -128,7 +128,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const registry = new ObjectRegistry(store, admission, clock, watchCache);
     await ensureNamespaces(registry, catalog);
     const crds = new CrdController(store, registry, catalog, crdType);
-    const gc = new GarbageCollector(store, registry, catalog);
+    const gc = new GarbageCollector(store, registry, catalog, (prefix, from, handlers) => watchCache.watch(prefix, from, undefined, handlers));
     await crds.start();
     stoppers.push(() => crds.stop());
     await gc.start();

@@ -13,7 +13,7 @@ import { storageKey } from '../../api/resource-type.ts';
 import type { TypeCatalog } from '../../api/type-catalog.ts';
 import type { ObjectRegistry } from '../../apiserver/registry.ts';
 import type { UserInfo } from '../../apiserver/admission.ts';
-import { followStore, type StoreFollower } from './store-follower.ts';
+import { followStore, type StoreFollower, type WatchSource } from './store-follower.ts';
 
 const gcUser: UserInfo = { username: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: ['system:serviceaccounts'] };
 
@@ -41,10 +41,14 @@ export class GarbageCollector {
   #follower: StoreFollower | undefined;
   #idle: Array<() => void> = [];
 
-  constructor(store: Store, registry: ObjectRegistry, catalog: TypeCatalog) {
+  readonly #watchSource: WatchSource | undefined;
+
+  /** `watchSource` lets the collector share the hub's watch cache instead of watching the store again. */
+  constructor(store: Store, registry: ObjectRegistry, catalog: TypeCatalog, watchSource?: WatchSource) {
     this.#store = store;
     this.#registry = registry;
     this.#catalog = catalog;
+    this.#watchSource = watchSource;
   }
 
   start(): Promise<void> {
@@ -58,7 +62,7 @@ export class GarbageCollector {
         this.#drain();
       },
       onEvent: (event) => this.#onEvent(event),
-    });
+    }, this.#watchSource);
     return this.#follower.synced;
   }
 

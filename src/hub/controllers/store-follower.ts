@@ -5,7 +5,7 @@
  * the hub's own minimal informer for its built-in controllers, which read raw stored objects.
  */
 import type { KubeObject } from '../../machinery/object.ts';
-import type { Store, Watch, WatchEvent } from '../../storage/store.ts';
+import type { Store, Watch, WatchEvent, WatchHandlers } from '../../storage/store.ts';
 
 export interface FollowerHandlers {
   /** Called with every object after each (re-)list. */
@@ -19,7 +19,11 @@ export interface StoreFollower {
   synced: Promise<void>;
 }
 
-export function followStore(store: Store, prefix: string, keyOf: (obj: KubeObject) => string, handlers: FollowerHandlers): StoreFollower {
+/** Where a follower's watch comes from: the store itself, or a shared watch cache. */
+export type WatchSource = (prefix: string, fromRevision: number, handlers: WatchHandlers) => Promise<Watch>;
+
+export function followStore(store: Store, prefix: string, keyOf: (obj: KubeObject) => string, handlers: FollowerHandlers, watchSource?: WatchSource): StoreFollower {
+  const openWatch: WatchSource = watchSource ?? ((p, from, h) => store.watch(p, { fromRevision: from }, h));
   let stopped = false;
   let watch: Watch | undefined;
   let markSynced!: () => void;
@@ -44,7 +48,7 @@ export function followStore(store: Store, prefix: string, keyOf: (obj: KubeObjec
       } while (token);
       serial(() => handlers.onSync(all.map((object) => ({ key: keyOf(object), object }))));
       serial(markSynced);
-      watch = await store.watch(prefix, { fromRevision: revision }, {
+      watch = await openWatch(prefix, revision, {
         onEvent: (event) => serial(() => handlers.onEvent(event)),
         onError: () => {
           watch = undefined;
