@@ -88,19 +88,18 @@ program.name('nephele').description('Nephele: one declarative control plane for 
 program.exitOverride();
 program.configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
 
-program.command('up')
-  .description('run the hub in the foreground until SIGINT or SIGTERM')
-  .option('--home <dir>', 'directory for the hub\'s state', defaultHome)
-  .option('--listen <host:port>', 'address to serve HTTPS on', parseListen, parseListen(defaultListen))
-  .option('--store <store>', 'sqlite | memory | etcd://HOST:PORT[,HOST:PORT...]', parseStore, 'sqlite')
-  .action(async (opts: { home: string; listen: { host: string; port: number }; store: string }) => runHub(opts, false));
+/** `up` and `start` take the same flags; `start` adds the banner and the demo fleet. */
+function hubCommand(name: string, description: string, banner: boolean): void {
+  program.command(name)
+    .description(description)
+    .option('--home <dir>', 'directory for the hub\'s state', defaultHome)
+    .option('--listen <host:port>', 'address to serve HTTPS on', parseListen, parseListen(defaultListen))
+    .option('--store <store>', 'sqlite | memory | etcd://HOST:PORT[,HOST:PORT...]', parseStore, 'sqlite')
+    .action(async (opts: { home: string; listen: { host: string; port: number }; store: string }) => runHub(opts, banner));
+}
 
-program.command('start')
-  .description('the hub with its defaults and a start-up banner (what `npm start` runs)')
-  .option('--home <dir>', 'directory for the hub\'s state', defaultHome)
-  .option('--listen <host:port>', 'address to serve HTTPS on', parseListen, parseListen(defaultListen))
-  .option('--store <store>', 'sqlite | memory | etcd://HOST:PORT[,HOST:PORT...]', parseStore, 'sqlite')
-  .action(async (opts: { home: string; listen: { host: string; port: number }; store: string }) => runHub(opts, true));
+hubCommand('up', 'run the hub in the foreground until SIGINT or SIGTERM', false);
+hubCommand('start', 'the hub with its defaults, a start-up banner and the demo fleet (what `npm start` runs)', true);
 
 program.command('kubeconfig')
   .description('print the admin kubeconfig of a hub')
