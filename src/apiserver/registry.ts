@@ -188,7 +188,7 @@ export class ObjectRegistry {
         return await this.#replace(type, old, cloneJson(obj), options);
       } catch (err) {
         // Without a resourceVersion the client asked for last-write-wins: a lost race is retried.
-        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && err.message.includes('has been modified') && (wanted === undefined || wanted === '') && performance.now() < deadline;
+        const lostRace = isLostRace(err) && (wanted === undefined || wanted === '') && performance.now() < deadline;
         if (!lostRace) throw err;
       }
     }
@@ -222,7 +222,7 @@ export class ObjectRegistry {
       try {
         return await this.#replace(type, old, next, options, patchType === 'apply');
       } catch (err) {
-        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && err.message.includes('has been modified') && !pinsVersion && performance.now() < deadline;
+        const lostRace = isLostRace(err) && !pinsVersion && performance.now() < deadline;
         if (!lostRace) throw err;
       }
     }
@@ -255,7 +255,7 @@ export class ObjectRegistry {
       try {
         if (finalizers.size === 0) {
           if (options.dryRun) return { deleted: true, object: old };
-          const gone = await this.store.delete(storageKey(type, namespace, name), { expectedRevision: Number(old.metadata.resourceVersion) });
+          const gone = await this.#storeCall(type, name, () => this.store.delete(storageKey(type, namespace, name), { expectedRevision: Number(old.metadata.resourceVersion) }));
           return { deleted: true, object: this.#fromStorage(type, gone) };
         }
         if (old.metadata.deletionTimestamp && sameSet(finalizers, old.metadata.finalizers ?? [])) {
@@ -267,10 +267,10 @@ export class ObjectRegistry {
         marked.metadata.deletionGracePeriodSeconds = 0;
         if (type.kind === 'Namespace' && type.group === '') marked.status = { ...(isPlainObject(marked.status) ? marked.status : {}), phase: 'Terminating' };
         if (options.dryRun) return { deleted: false, object: marked };
-        const stored = await this.store.update(storageKey(type, namespace, name), this.#toStorage(type, marked), Number(old.metadata.resourceVersion));
+        const stored = await this.#storeCall(type, name, () => this.store.update(storageKey(type, namespace, name), this.#toStorage(type, marked), Number(old.metadata.resourceVersion)));
         return { deleted: false, object: this.#fromStorage(type, stored) };
       } catch (err) {
-        const lostRace = err instanceof StatusError && err.reason === 'Conflict' && !pre.resourceVersion && performance.now() < deadline;
+        const lostRace = isLostRace(err) && !pre.resourceVersion && performance.now() < deadline;
         if (!lostRace) throw err;
       }
     }
@@ -532,7 +532,9 @@ export class ObjectRegistry {
     } catch (err) {
       if (err instanceof StatusError && err.reason === 'AlreadyExists') throw errors.alreadyExists(type.plural, type.group, name);
       if (err instanceof StatusError && err.reason === 'Conflict') {
-        throw errors.conflict(type.plural, type.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
+        const lost = errors.conflict(type.plural, type.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
+        raceLosses.add(lost);
+        throw lost;
       }
       if (err instanceof StatusError && err.reason === 'NotFound') throw errors.notFound(type.plural, type.group, name);
       throw err;
@@ -562,6 +564,17 @@ export class ObjectRegistry {
     return type.storageTransform ? type.storageTransform.fromStorage(obj) : obj;
   }
 }
+
+/**
+ * True for the Conflict a compare-and-swap answers when another write landed between our read
+ * and our write (as opposed to a failed precondition the client stated, or an apply conflict).
+ */
+function isLostRace(err: unknown): boolean {
+  return err instanceof StatusError && raceLosses.has(err);
+}
+
+/** Conflicts that #storeCall made from a failed compare-and-swap in the store. */
+const raceLosses = new WeakSet<StatusError>();
 
 /** Field selector values of an object: name and namespace for every kind, plus the kind's own. */
 export function fieldsOf(type: ResourceType, obj: KubeObject): Record<string, string | undefined> {
