@@ -48,7 +48,7 @@ export class WatchCache {
     this.#latest = revision;
     this.#ring.length = 0;
     this.#ringStart = 0;
-    this.#upstream = await this.#store.watch('/registry/', { fromRevision: revision, bookmarkIntervalMs: 1000 }, {
+    this.#upstream = await this.#store.watch('/registry/', { fromRevision: revision, bookmarkIntervalMs: 1000, readOnly: true }, {
       onEvent: (event) => this.#publish(event),
       onError: (err) => this.#restart(err),
     });

@@ -150,7 +150,7 @@ export class MemoryStore implements Store {
         if (event.key.startsWith(prefix)) channel.push(copyEvent(event));
       }
     }
-    this.#fanout.subscribe(channel, prefix, from > 0 ? from : this.#revision);
+    this.#fanout.subscribe(channel, prefix, from > 0 ? from : this.#revision, options.readOnly === true);
     return channel;
   }
 

@@ -234,7 +234,7 @@ export class SqliteStore implements Store {
         if (row.key.startsWith(prefix)) channel.push(copyEvent(eventFromRow(row)));
       }
     }
-    this.#fanout.subscribe(channel, prefix, from > 0 ? from : this.#revision);
+    this.#fanout.subscribe(channel, prefix, from > 0 ? from : this.#revision, options.readOnly === true);
     return channel;
   }
 

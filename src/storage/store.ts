@@ -61,6 +61,12 @@ export interface WatchOptions {
   fromRevision?: number;
   /** When set, a BOOKMARK event is delivered at about this interval. */
   bookmarkIntervalMs?: number;
+  /**
+   * The handler promises never to modify the events it receives, so the store may hand it
+   * objects it shares with other readers instead of a copy per watch (a watch cache fanning one
+   * store watch out to many clients sets this).
+   */
+  readOnly?: boolean;
 }
 
 /** A running watch. Events arrive in revision order; `stop` is idempotent. */

@@ -16,6 +16,8 @@ interface Subscription {
   prefix: string;
   /** Only changes with a higher revision are delivered (replay already covered the rest). */
   after: number;
+  /** The receiver only reads events, so it may get the store's own event. */
+  readOnly: boolean;
 }
 
 export class WatchFanout {
@@ -25,8 +27,8 @@ export class WatchFanout {
     return this.#subscriptions.size;
   }
 
-  subscribe(channel: WatchChannel, prefix: string, after: number): void {
-    this.#subscriptions.set(channel, { prefix, after });
+  subscribe(channel: WatchChannel, prefix: string, after: number, readOnly = false): void {
+    this.#subscriptions.set(channel, { prefix, after, readOnly });
   }
 
   unsubscribe(channel: WatchChannel): void {
@@ -34,8 +36,8 @@ export class WatchFanout {
   }
 
   publish(event: StoredEvent): void {
-    for (const [channel, { prefix, after }] of this.#subscriptions) {
-      if (event.revision > after && event.key.startsWith(prefix)) channel.push(copyEvent(event));
+    for (const [channel, { prefix, after, readOnly }] of this.#subscriptions) {
+      if (event.revision > after && event.key.startsWith(prefix)) channel.push(readOnly ? event : copyEvent(event));
     }
   }
 
