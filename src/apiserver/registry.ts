@@ -165,9 +165,9 @@ export class ObjectRegistry {
    * stale); without one the update applies to whatever is stored, as Kubernetes allows.
    */
   async update(type: ResourceType, namespace: string | undefined, name: string, body: KubeObject, options: WriteOptions): Promise<KubeObject> {
-    const obj = cloneJson(body);
-    this.#checkTypeMeta(type, obj);
-    obj.metadata ??= {};
+    // Each attempt below works on its own copy, so the body itself is only read here.
+    this.#checkTypeMeta(type, body);
+    const obj: KubeObject = isPlainObject(body.metadata) ? body : { ...body, metadata: {} };
     if (obj.metadata.name && obj.metadata.name !== name) {
       throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
     }
