@@ -35,6 +35,14 @@ describe('hub replicas on one etcd', { skip }, () => {
     return r.stdout;
   };
 
+  it('runs the hub controllers on exactly one replica, the lease holder', async () => {
+    await waitFor('a leader', () => (a.controllers.isLeader || b.controllers.isLeader ? true : undefined));
+    assert.notEqual(a.controllers.isLeader, b.controllers.isLeader, 'one leads, the other stands by');
+    const lease = JSON.parse(await ok(a, ['-n', 'nephele-system', 'get', 'lease', 'nephele-hub-controllers', '-o', 'json']));
+    const leader = a.controllers.isLeader ? a : b;
+    assert.equal(lease.spec.holderIdentity, leader.controllers.elector?.identity);
+  });
+
   it('serves through one replica what the other wrote', async () => {
     await ok(a, ['create', 'configmap', 'shared', '--from-literal=k=v']);
     const read = JSON.parse(await ok(b, ['get', 'configmap', 'shared', '-o', 'json']));
@@ -70,10 +78,12 @@ describe('hub replicas on one etcd', { skip }, () => {
     assert.match(await ok(a, ['get', 'budgets']), /^team-a\s+500\s+EUR/m);
   });
 
-  it('keeps the data when every hub is gone', async () => {
+  it('hands the controllers to the other replica when the leader stops, and keeps the data when every hub is gone', async () => {
     const store = `etcd://${etcd.endpoint.replace(/^https?:\/\//, '')}`;
-    await a.close();
-    await b.close();
+    const [leader, standby] = a.controllers.isLeader ? [a, b] : [b, a];
+    await leader.close();
+    await waitFor('the standby to lead', () => (standby.controllers.isLeader ? true : undefined), { timeoutMs: 10_000 });
+    await standby.close();
     const c = await startTestHub({ store });
     try {
       assert.equal(JSON.parse(await ok(c, ['get', 'configmap', 'shared', '-o', 'json'])).data.k, 'w');

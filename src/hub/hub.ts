@@ -8,6 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../machinery/object.ts';
 import { isPlainObject } from '../machinery/object.ts';
 import { realClock, type Clock } from '../machinery/clock.ts';
@@ -24,6 +26,8 @@ import { ObjectRegistry } from '../apiserver/registry.ts';
 import { ApiHandler } from '../apiserver/handler.ts';
 import { ApiMetrics } from '../apiserver/metrics.ts';
 import { WatchCache } from '../apiserver/watch-cache.ts';
+import { InProcessClient } from '../client/index.ts';
+import { Manager } from '../controller/index.ts';
 import {
   ensureAdminToken, ensureServingCertificates, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
   renderKubeconfig, sealSecretData, writeKubeconfig, type AuditLog, type SecretBoxKey,
@@ -58,6 +62,8 @@ export interface Hub {
   readonly admission: AdmissionChain;
   readonly handler: ApiHandler;
   readonly garbageCollector: GarbageCollector;
+  /** The hub's controllers; leader-only ones run while this replica holds the lease. */
+  readonly controllers: Manager;
   /** Forgets history up to `revision` in the store and the watch cache; older watches get 410. */
   compact(revision: number): Promise<void>;
   stop(): Promise<void>;
@@ -113,7 +119,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const store = await openStore(options.store ?? 'sqlite', home);
   let audit: AuditLog | undefined;
   let server: Server | undefined;
-  const stoppers: Array<() => void> = [];
+  /** Run in reverse order on shutdown, while the store is still open. */
+  const stoppers: Array<() => void | Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.splice(0).reverse()) await stop();
+  };
   try {
     audit = openAuditLog(home);
     const catalog = new TypeCatalog();
@@ -131,8 +141,22 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const gc = new GarbageCollector(store, registry, catalog, (prefix, from, handlers) => watchCache.watch(prefix, from, undefined, handlers));
     await crds.start();
     stoppers.push(() => crds.stop());
-    await gc.start();
-    stoppers.push(() => gc.stop());
+    // Only the replica holding the lease collects garbage; the others stand by to take over.
+    const controllers = new Manager({
+      // Failures are worth a line on stderr; routine leadership changes are not.
+      log: (level, message, fields) => {
+        if (level === 'error') console.error(`nephele hub: ${message}`, fields ?? '');
+      },
+      leaderElection: {
+        client: new InProcessClient(registry, catalog, systemUser),
+        namespace: 'nephele-system',
+        name: 'nephele-hub-controllers',
+        identity: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+      },
+    });
+    await controllers.add(gc);
+    await controllers.start();
+    stoppers.push(() => controllers.stop());
     let ready = false;
     const metrics = new ApiMetrics(() => store.currentRevision());
     const auditLog = audit;
@@ -166,7 +190,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     ready = true;
     let stopped = false;
     return {
-      url, port, home, kubeconfigPath, token, store, catalog, registry, admission, handler, garbageCollector: gc,
+      url, port, home, kubeconfigPath, token, store, catalog, registry, admission, handler, garbageCollector: gc, controllers,
       async compact(revision: number) {
         if (!store.compact) throw new Error(`the ${store.backend} store cannot be compacted from the hub`);
         await store.compact(revision);
@@ -176,8 +200,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         if (stopped) return;
         stopped = true;
         ready = false;
-        for (const stop of stoppers) stop();
         handler.closeWatches();
+        await stopAll();
         await new Promise<void>((done) => {
           listening.close(() => done());
           listening.closeAllConnections();
@@ -187,7 +211,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       },
     };
   } catch (err) {
-    for (const stop of stoppers) stop();
+    await stopAll().catch(() => undefined);
     server?.close();
     await store.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
