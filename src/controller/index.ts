@@ -7,3 +7,4 @@ export { ControllerMetrics, type ReconcileOutcome } from './metrics.ts';
 export { Manager, type AddOptions, type ManagerOptions, type Runnable } from './manager.ts';
 export { EventRecorder, eventResource, type EventRecorderOptions, type EventType, type InvolvedObject } from './event-recorder.ts';
 export { LeaderElector, leaseExpired, leaseResource, toMicroTime, type LeaderElectorOptions, type LeaseSpec } from './leader-election.ts';
+export { ControllerBuilder, newControllerBuilder, type BuiltController, type ControllerBuilderOptions, type MapFunction, type WatchOptions } from './builder.ts';
