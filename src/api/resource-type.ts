@@ -49,6 +49,8 @@ export interface ResourceType {
   schema: ResourceSchema;
   printerColumns: PrinterColumn[];
   subresources: { status: boolean; scale?: ScaleSubresource };
+  /** With a status subresource, keep the status a create carries instead of dropping it (Kubernetes does so for Nodes). */
+  statusOnCreate?: boolean;
   /** Field selector labels beyond `metadata.name` and `metadata.namespace`, with their readers. */
   fieldLabels: Record<string, (obj: KubeObject) => string | undefined>;
   /** Schema validation of the whole object: one cause per problem, field paths dotted. */

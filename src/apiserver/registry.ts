@@ -151,7 +151,7 @@ export class ObjectRegistry {
     meta.uid = randomUUID();
     meta.creationTimestamp = this.clock.nowIso();
     meta.generation = 1;
-    if (type.subresources.status) delete obj.status;
+    if (type.subresources.status && !type.statusOnCreate) delete obj.status;
     await this.#prepare(type, 'CREATE', obj, undefined, options);
     const managed = appliedFields ? { ...obj, metadata: { ...obj.metadata, managedFields: appliedFields } } : patches.trackUpdate(undefined, obj, this.#managerOptions(type, options, 'Update'));
     if (options.dryRun) return stamp(managed, '');

@@ -48,7 +48,15 @@ export interface HubOptions {
   clock?: Clock;
   /** Extra host names or IPs the serving certificate should carry. */
   hosts?: string[];
+  /**
+   * Which kinds to serve: `hub` (default) the hub's built-ins and the fleet.nephele.dev kinds;
+   * `cluster` a member cluster's kinds (every built-in, Pods and Nodes included, and CRDs) with no
+   * fleet kinds and no nephele-system namespace, for simulated clusters.
+   */
+  profile?: HubProfile;
 }
+
+export type HubProfile = 'hub' | 'cluster';
 
 export interface Hub {
   readonly url: string;
@@ -105,7 +113,8 @@ function sealSecrets(type: ResourceType, key: SecretBoxKey): ResourceType {
   };
 }
 
-const bootstrapNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'nephele-system'];
+const clusterNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const bootstrapNamespaces: Record<HubProfile, string[]> = { hub: [...clusterNamespaces, 'nephele-system'], cluster: clusterNamespaces };
 const systemUser: UserInfo = { username: 'system:nephele-hub', groups: ['system:masters'] };
 
 export async function startHub(options: HubOptions): Promise<Hub> {
@@ -113,6 +122,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const host = options.host ?? '127.0.0.1';
   const clock = options.clock ?? realClock;
+  const profile = options.profile ?? 'hub';
   const hosts = [...new Set([host, ...(options.hosts ?? [])].filter((h) => h !== '0.0.0.0' && h !== '::'))];
   const [certs, token, key] = await Promise.all([ensureServingCertificates(home, hosts), ensureAdminToken(home), loadOrCreateKey(home)]);
   const authenticator = await loadTokens(home);
@@ -128,15 +138,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     audit = openAuditLog(home);
     const catalog = new TypeCatalog();
     const crdType = crdResourceType();
-    for (const type of builtinResourceTypes()) catalog.add(type.kind === 'Secret' && type.group === '' ? sealSecrets(type, key) : type);
+    for (const type of builtinResourceTypes(profile)) catalog.add(type.kind === 'Secret' && type.group === '' ? sealSecrets(type, key) : type);
     catalog.add(crdType);
-    for (const type of fleetResourceTypes()) catalog.add(type);
+    if (profile === 'hub') for (const type of fleetResourceTypes()) catalog.add(type);
     const admission = new AdmissionChain();
     const watchCache = new WatchCache(store);
     await watchCache.start();
     stoppers.push(() => watchCache.stop());
     const registry = new ObjectRegistry(store, admission, clock, watchCache);
-    await ensureNamespaces(registry, catalog);
+    await ensureNamespaces(registry, catalog, bootstrapNamespaces[profile]);
     const crds = new CrdController(store, registry, catalog, crdType);
     const gc = new GarbageCollector(store, registry, catalog, (prefix, from, handlers) => watchCache.watch(prefix, from, undefined, handlers));
     await crds.start();
@@ -149,7 +159,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       },
       leaderElection: {
         client: new InProcessClient(registry, catalog, systemUser),
-        namespace: 'nephele-system',
+        // A cluster has no nephele-system; it keeps the lease where Kubernetes keeps its controllers'.
+        namespace: profile === 'hub' ? 'nephele-system' : 'kube-system',
         name: 'nephele-hub-controllers',
         identity: `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
       },
@@ -219,9 +230,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   }
 }
 
-async function ensureNamespaces(registry: ObjectRegistry, catalog: TypeCatalog): Promise<void> {
+async function ensureNamespaces(registry: ObjectRegistry, catalog: TypeCatalog, names: string[]): Promise<void> {
   const namespaces = catalog.byResource('', 'v1', 'namespaces')!;
-  for (const name of bootstrapNamespaces) {
+  for (const name of names) {
     try {
       await registry.create(namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { user: systemUser, fieldManager: 'nephele-hub' });
     } catch (err) {

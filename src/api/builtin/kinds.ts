@@ -1,5 +1,5 @@
 /**
- * The built-in Kubernetes kinds the hub serves, with the name of the @kubernetes/client-node model
+ * The built-in Kubernetes kinds Nephele knows (the hub serves some, a simulated member cluster all), with the name of the @kubernetes/client-node model
  * that describes each. This table is the one place that decides which upstream kinds exist here:
  * the published OpenAPI and validation both read it.
  */
@@ -19,11 +19,19 @@ export const builtinKinds = [
   { group: '', version: 'v1', kind: 'Secret', model: 'V1Secret' },
   { group: '', version: 'v1', kind: 'Service', model: 'V1Service' },
   { group: '', version: 'v1', kind: 'Event', model: 'CoreV1Event' },
+  { group: '', version: 'v1', kind: 'Node', model: 'V1Node' },
+  { group: '', version: 'v1', kind: 'Pod', model: 'V1Pod' },
+  { group: '', version: 'v1', kind: 'LimitRange', model: 'V1LimitRange' },
+  { group: '', version: 'v1', kind: 'ResourceQuota', model: 'V1ResourceQuota' },
   { group: 'apps', version: 'v1', kind: 'Deployment', model: 'V1Deployment' },
   { group: 'apps', version: 'v1', kind: 'StatefulSet', model: 'V1StatefulSet' },
   { group: 'apps', version: 'v1', kind: 'DaemonSet', model: 'V1DaemonSet' },
+  { group: 'apps', version: 'v1', kind: 'ReplicaSet', model: 'V1ReplicaSet' },
   { group: 'batch', version: 'v1', kind: 'Job', model: 'V1Job' },
   { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', model: 'V1Lease' },
+  { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', model: 'V1PriorityClass' },
+  { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingWebhookConfiguration', model: 'V1MutatingWebhookConfiguration' },
+  { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingWebhookConfiguration', model: 'V1ValidatingWebhookConfiguration' },
   { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', model: 'V1CustomResourceDefinition' },
 ] as const satisfies readonly BuiltinKind[];
 

@@ -39,10 +39,17 @@ export const schemaRefPrefix = '#/components/schemas/';
 
 /** Fields holding resource quantities, which client-node types as `string`; by schema name. */
 const quantityFields: Readonly<Record<string, readonly string[]>> = {
+  [`${core}.ContainerStatus`]: ['allocatedResources'],
   [`${core}.EmptyDirVolumeSource`]: ['sizeLimit'],
+  [`${core}.LimitRangeItem`]: ['default', 'defaultRequest', 'max', 'maxLimitRequestRatio', 'min'],
+  [`${core}.NodeAllocatableResourceClaimStatus`]: ['resources'],
+  [`${core}.NodeStatus`]: ['allocatable', 'capacity'],
   [`${core}.PersistentVolumeClaimStatus`]: ['allocatedResources', 'capacity'],
   [`${core}.PodSpec`]: ['overhead'],
+  [`${core}.PodStatus`]: ['allocatedResources'],
   [`${core}.ResourceFieldSelector`]: ['divisor'],
+  [`${core}.ResourceQuotaSpec`]: ['hard'],
+  [`${core}.ResourceQuotaStatus`]: ['hard', 'used'],
   [`${core}.ResourceRequirements`]: ['limits', 'requests'],
   [`${core}.VolumeResourceRequirements`]: ['limits', 'requests'],
 };

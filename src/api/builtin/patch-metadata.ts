@@ -52,6 +52,7 @@ const meta = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 const apps = 'io.k8s.api.apps.v1';
 const batch = 'io.k8s.api.batch.v1';
 const apiextensions = 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1';
+const admissionregistration = 'io.k8s.api.admissionregistration.v1';
 
 export const patchMetadata: Readonly<Record<string, Readonly<Record<string, PatchMetadata>>>> = {
   [`${meta}.ObjectMeta`]: {
@@ -88,6 +89,26 @@ export const patchMetadata: Readonly<Record<string, Readonly<Record<string, Patc
   [`${core}.LoadBalancerStatus`]: { ingress: atomic },
   [`${core}.NamespaceSpec`]: { finalizers: atomic },
   [`${core}.NamespaceStatus`]: { conditions: mergedByKey('type') },
+  [`${core}.PodStatus`]: {
+    conditions: mergedByKey('type'),
+    containerStatuses: atomic,
+    ephemeralContainerStatuses: atomic,
+    hostIPs: mergedByKey('ip'),
+    initContainerStatuses: atomic,
+    podIPs: mergedByKey('ip'),
+  },
+  [`${core}.NodeSpec`]: { podCIDRs: { 'x-kubernetes-list-type': 'set', 'x-kubernetes-patch-strategy': 'merge' }, taints: atomic },
+  [`${core}.NodeStatus`]: {
+    addresses: mergedByKey('type'),
+    conditions: mergedByKey('type'),
+    images: atomic,
+    volumesAttached: atomic,
+    volumesInUse: atomic,
+  },
+  [`${core}.NodeSelector`]: { nodeSelectorTerms: atomic },
+  [`${core}.NodeSelectorTerm`]: { matchExpressions: atomic, matchFields: atomic },
+  [`${core}.LimitRangeSpec`]: { limits: atomic },
+  [`${core}.ResourceQuotaSpec`]: { scopes: atomic },
   [`${core}.PersistentVolumeClaimSpec`]: { accessModes: atomic },
   [`${core}.PersistentVolumeClaimStatus`]: { accessModes: atomic, conditions: mergedByKey('type') },
 
@@ -96,12 +117,18 @@ export const patchMetadata: Readonly<Record<string, Readonly<Record<string, Patc
   [`${apps}.StatefulSetSpec`]: { volumeClaimTemplates: atomic },
   [`${apps}.StatefulSetStatus`]: { conditions: mergedByKey('type') },
   [`${apps}.DaemonSetStatus`]: { conditions: mergedByKey('type') },
+  [`${apps}.ReplicaSetStatus`]: { conditions: mergedByKey('type') },
 
   [`${batch}.JobStatus`]: {
     conditions: { 'x-kubernetes-list-type': 'atomic', 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge' },
   },
   [`${batch}.PodFailurePolicy`]: { rules: atomic },
   [`${batch}.SuccessPolicy`]: { rules: atomic },
+
+  [`${admissionregistration}.MutatingWebhookConfiguration`]: { webhooks: mergedByKey('name') },
+  [`${admissionregistration}.ValidatingWebhookConfiguration`]: { webhooks: mergedByKey('name') },
+  [`${admissionregistration}.MutatingWebhook`]: { admissionReviewVersions: atomic, matchConditions: mergedByKey('name'), rules: atomic },
+  [`${admissionregistration}.ValidatingWebhook`]: { admissionReviewVersions: atomic, matchConditions: mergedByKey('name'), rules: atomic },
 
   [`${apiextensions}.CustomResourceDefinitionSpec`]: { versions: atomic },
   [`${apiextensions}.CustomResourceDefinitionStatus`]: { conditions: keyed('type'), storedVersions: atomic },

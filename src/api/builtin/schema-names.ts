@@ -58,6 +58,12 @@ const apiPackages: readonly ApiPackage[] = [
   { name: 'io.k8s.api.apps.v1', prefix: 'Apps', module: 'kubernetes-models/apps/v1' },
   { name: 'io.k8s.api.batch.v1', prefix: 'Batch', module: 'kubernetes-models/batch/v1' },
   { name: 'io.k8s.api.coordination.v1', prefix: 'Coordination', module: 'kubernetes-models/coordination.k8s.io/v1' },
+  { name: 'io.k8s.api.scheduling.v1', prefix: 'Scheduling', module: 'kubernetes-models/scheduling.k8s.io/v1' },
+  {
+    name: 'io.k8s.api.admissionregistration.v1',
+    prefix: 'Admissionregistration',
+    module: 'kubernetes-models/admissionregistration.k8s.io/v1',
+  },
   {
     name: 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1',
     prefix: 'Apiextensions',

@@ -168,9 +168,19 @@ test('every supported kind accepts a minimal valid object', () => {
 });
 
 test('supported kinds are listed, and others are refused', () => {
-  assert.equal(supportedBuiltinKinds.length, 11);
+  assert.equal(supportedBuiltinKinds.length, 19);
   assert.ok(supportedBuiltinKinds.some((k) => k.apiVersion === 'coordination.k8s.io/v1' && k.kind === 'Lease'));
+  assert.ok(supportedBuiltinKinds.some((k) => k.apiVersion === 'admissionregistration.k8s.io/v1' && k.kind === 'MutatingWebhookConfiguration'));
   assert.ok(isBuiltinKind('v1', 'Secret'));
-  assert.ok(!isBuiltinKind('v1', 'Pod'));
-  assert.throws(() => validateBuiltin('v1', 'Pod', {}), /not a built-in kind/);
+  assert.ok(isBuiltinKind('v1', 'Pod'));
+  assert.ok(!isBuiltinKind('v1', 'PersistentVolume'));
+  assert.throws(() => validateBuiltin('v1', 'PersistentVolume', {}), /not a built-in kind/);
+});
+
+test('member-cluster kinds: a Pod needs named containers, a PriorityClass an integer value', () => {
+  assert.deepEqual(validateBuiltin('v1', 'Pod', { metadata: { name: 'p' }, spec: {} }), [{ field: 'spec.containers', reason: 'FieldValueRequired', message: 'Required value' }]);
+  assert.deepEqual(validateBuiltin('v1', 'Pod', { metadata: { name: 'p' }, spec: { containers: [{}] } }), [{ field: 'spec.containers[0].name', reason: 'FieldValueRequired', message: 'Required value' }]);
+  // kubernetes-models' validator does not mark PriorityClass.value required (upstream does); its type is checked.
+  assert.deepEqual(validateBuiltin('scheduling.k8s.io/v1', 'PriorityClass', { metadata: { name: 'pc' }, value: 'high' }).map((c) => `${c.field} ${c.reason}`), ['value FieldValueTypeInvalid']);
+  assert.deepEqual(validateBuiltin('v1', 'Node', { metadata: { name: 'n' }, status: { capacity: { cpu: '4', memory: '8Gi' } } }), []);
 });

@@ -11,6 +11,14 @@ import { validate as validateEvent } from 'kubernetes-models/_schemas/IoK8sApiCo
 import { validate as validateNamespace } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Namespace';
 import { validate as validateSecret } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Secret';
 import { validate as validateService } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Service';
+import { validate as validateNode } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Node';
+import { validate as validatePod } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Pod';
+import { validate as validateLimitRange } from 'kubernetes-models/_schemas/IoK8sApiCoreV1LimitRange';
+import { validate as validateResourceQuota } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ResourceQuota';
+import { validate as validateReplicaSet } from 'kubernetes-models/_schemas/IoK8sApiAppsV1ReplicaSet';
+import { validate as validatePriorityClass } from 'kubernetes-models/_schemas/IoK8sApiSchedulingV1PriorityClass';
+import { validate as validateMutatingWebhookConfiguration } from 'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1MutatingWebhookConfiguration';
+import { validate as validateValidatingWebhookConfiguration } from 'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1ValidatingWebhookConfiguration';
 import { validate as validateDaemonSet } from 'kubernetes-models/_schemas/IoK8sApiAppsV1DaemonSet';
 import { validate as validateDeployment } from 'kubernetes-models/_schemas/IoK8sApiAppsV1Deployment';
 import { validate as validateStatefulSet } from 'kubernetes-models/_schemas/IoK8sApiAppsV1StatefulSet';
@@ -47,6 +55,14 @@ const validatorsByKind: Readonly<Record<(typeof builtinKinds)[number]['kind'], S
   Secret: validateSecret,
   Service: validateService,
   Event: validateEvent,
+  Node: validateNode,
+  Pod: validatePod,
+  LimitRange: validateLimitRange,
+  ResourceQuota: validateResourceQuota,
+  ReplicaSet: validateReplicaSet,
+  PriorityClass: validatePriorityClass,
+  MutatingWebhookConfiguration: validateMutatingWebhookConfiguration,
+  ValidatingWebhookConfiguration: validateValidatingWebhookConfiguration,
   Deployment: validateDeployment,
   StatefulSet: validateStatefulSet,
   DaemonSet: validateDaemonSet,

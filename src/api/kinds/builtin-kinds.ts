@@ -1,8 +1,9 @@
 /**
  * The built-in Kubernetes kinds the hub serves. Their schemas and validation come from the
  * upstream Kubernetes models (see ../builtin); this file adds what the API server needs around
- * them: names for discovery, printer columns, field selectors and defaults. Workload kinds are
- * stored as templates to distribute to member clusters; nothing runs on the hub.
+ * them: names for discovery, printer columns, field selectors and defaults. On the hub, workload
+ * kinds are stored as templates to distribute to member clusters and nothing runs; the member-cluster
+ * kinds (Node, Pod, ReplicaSet, ...) are served only by simulated clusters (see hub.ts, `profile`).
  */
 import type { KubeObject } from '../../machinery/object.ts';
 import { isPlainObject } from '../../machinery/object.ts';
@@ -21,6 +22,7 @@ interface BuiltinSpec {
   schemaName: string;
   printerColumns?: PrinterColumn[];
   status?: boolean;
+  statusOnCreate?: boolean;
   scale?: boolean;
   fieldLabels?: ResourceType['fieldLabels'];
   applyDefaults?: (obj: KubeObject) => void;
@@ -74,6 +76,8 @@ function replicasColumn(name: string, jsonPath: string): PrinterColumn {
   const field = jsonPath.split('.').pop()!;
   return { name, type: 'integer', jsonPath, value: (o) => Number(record(o.status)[field] ?? 0) };
 }
+
+const webhooksColumn: PrinterColumn = { name: 'Webhooks', type: 'integer', jsonPath: '.webhooks', value: (o) => list(o.webhooks).length };
 
 function images(obj: KubeObject): string {
   return list(record(record(record(obj.spec).template).spec).containers).map((c) => String(record(c).image ?? '')).join(',');
@@ -173,6 +177,64 @@ const specs: BuiltinSpec[] = [
     },
   },
   {
+    group: '', version: 'v1', kind: 'Node', plural: 'nodes', shortNames: ['no'], namespaced: false,
+    schemaName: 'io.k8s.api.core.v1.Node', status: true, statusOnCreate: true,
+    printerColumns: [
+      { name: 'Status', type: 'string', jsonPath: '.status.conditions', value: nodeStatus },
+      { name: 'Roles', type: 'string', jsonPath: '.metadata.labels', value: nodeRoles },
+      age,
+      { name: 'Version', type: 'string', jsonPath: '.status.nodeInfo.kubeletVersion', value: (o) => String(record(record(o.status).nodeInfo).kubeletVersion ?? '') },
+      { name: 'Internal-IP', type: 'string', jsonPath: '.status.addresses', priority: 1, value: (o) => nodeAddress(o, 'InternalIP') },
+      { name: 'External-IP', type: 'string', jsonPath: '.status.addresses', priority: 1, value: (o) => nodeAddress(o, 'ExternalIP') },
+      { name: 'OS-Image', type: 'string', jsonPath: '.status.nodeInfo.osImage', priority: 1, value: (o) => nodeInfo(o, 'osImage') },
+      { name: 'Kernel-Version', type: 'string', jsonPath: '.status.nodeInfo.kernelVersion', priority: 1, value: (o) => nodeInfo(o, 'kernelVersion') },
+      { name: 'Container-Runtime', type: 'string', jsonPath: '.status.nodeInfo.containerRuntimeVersion', priority: 1, value: (o) => nodeInfo(o, 'containerRuntimeVersion') },
+    ],
+    fieldLabels: { 'spec.unschedulable': (o) => String(record(o.spec).unschedulable === true) },
+  },
+  {
+    group: '', version: 'v1', kind: 'Pod', plural: 'pods', shortNames: ['po'], categories: ['all'], namespaced: true,
+    schemaName: 'io.k8s.api.core.v1.Pod', status: true,
+    printerColumns: [
+      { name: 'Ready', type: 'string', jsonPath: '.status.containerStatuses', value: (o) => `${containerStatuses(o).filter((c) => c.ready === true).length}/${list(record(o.spec).containers).length}` },
+      { name: 'Status', type: 'string', jsonPath: '.status.phase', value: podStatus },
+      { name: 'Restarts', type: 'integer', jsonPath: '.status.containerStatuses', value: (o) => containerStatuses(o).reduce((n, c) => n + Number(c.restartCount ?? 0), 0) },
+      age,
+      { name: 'IP', type: 'string', jsonPath: '.status.podIP', priority: 1, value: (o) => String(record(o.status).podIP ?? '<none>') },
+      { name: 'Node', type: 'string', jsonPath: '.spec.nodeName', priority: 1, value: (o) => String(record(o.spec).nodeName ?? '<none>') },
+      { name: 'Nominated Node', type: 'string', jsonPath: '.status.nominatedNodeName', priority: 1, value: (o) => String(record(o.status).nominatedNodeName ?? '<none>') },
+      { name: 'Readiness Gates', type: 'string', jsonPath: '.spec.readinessGates', priority: 1, value: readinessGates },
+    ],
+    fieldLabels: {
+      'spec.nodeName': (o) => String(record(o.spec).nodeName ?? ''),
+      'spec.schedulerName': (o) => String(record(o.spec).schedulerName ?? ''),
+      'spec.serviceAccountName': (o) => String(record(o.spec).serviceAccountName ?? ''),
+      'spec.restartPolicy': (o) => String(record(o.spec).restartPolicy ?? ''),
+      'status.phase': (o) => String(record(o.status).phase ?? ''),
+      'status.podIP': (o) => String(record(o.status).podIP ?? ''),
+      'status.nominatedNodeName': (o) => String(record(o.status).nominatedNodeName ?? ''),
+    },
+    applyDefaults(obj) {
+      defaultPodSpec(ensure(obj, 'spec'));
+      // Kubernetes starts every Pod Pending; its status is the kubelet's (or the simulator's) to write.
+      ensure(obj, 'status').phase ??= 'Pending';
+    },
+  },
+  {
+    group: '', version: 'v1', kind: 'LimitRange', plural: 'limitranges', shortNames: ['limits'], namespaced: true,
+    schemaName: 'io.k8s.api.core.v1.LimitRange',
+    printerColumns: [{ name: 'Created At', type: 'string', jsonPath: '.metadata.creationTimestamp' }],
+  },
+  {
+    group: '', version: 'v1', kind: 'ResourceQuota', plural: 'resourcequotas', shortNames: ['quota'], namespaced: true,
+    schemaName: 'io.k8s.api.core.v1.ResourceQuota', status: true,
+    printerColumns: [
+      age,
+      { name: 'Request', type: 'string', jsonPath: '.status', value: (o) => quotaUsage(o, (k) => !k.startsWith('limits.')) },
+      { name: 'Limit', type: 'string', jsonPath: '.status', value: (o) => quotaUsage(o, (k) => k.startsWith('limits.')) },
+    ],
+  },
+  {
     group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', shortNames: ['deploy'], categories: ['all'], namespaced: true,
     schemaName: 'io.k8s.api.apps.v1.Deployment', status: true, scale: true,
     printerColumns: [
@@ -239,6 +301,23 @@ const specs: BuiltinSpec[] = [
     },
   },
   {
+    group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', shortNames: ['rs'], categories: ['all'], namespaced: true,
+    schemaName: 'io.k8s.api.apps.v1.ReplicaSet', status: true, scale: true,
+    printerColumns: [
+      { name: 'Desired', type: 'integer', jsonPath: '.spec.replicas', value: (o) => Number(record(o.spec).replicas ?? 1) },
+      replicasColumn('Current', '.status.replicas'),
+      replicasColumn('Ready', '.status.readyReplicas'),
+      age,
+      { name: 'Containers', type: 'string', jsonPath: '.spec.template.spec.containers[*].name', priority: 1, value: containerNames },
+      { name: 'Images', type: 'string', jsonPath: '.spec.template.spec.containers[*].image', priority: 1, value: images },
+      { name: 'Selector', type: 'string', jsonPath: '.spec.selector', priority: 1, value: selectorText },
+    ],
+    applyDefaults(obj) {
+      ensure(obj, 'spec').replicas ??= 1;
+      defaultTemplate(obj);
+    },
+  },
+  {
     group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', categories: ['all'], namespaced: true,
     schemaName: 'io.k8s.api.batch.v1.Job', status: true,
     printerColumns: [
@@ -265,7 +344,93 @@ const specs: BuiltinSpec[] = [
     schemaName: 'io.k8s.api.coordination.v1.Lease',
     printerColumns: [{ name: 'Holder', type: 'string', jsonPath: '.spec.holderIdentity' }, age],
   },
+  {
+    group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', plural: 'priorityclasses', shortNames: ['pc'], namespaced: false,
+    schemaName: 'io.k8s.api.scheduling.v1.PriorityClass',
+    printerColumns: [
+      { name: 'Value', type: 'integer', jsonPath: '.value' },
+      { name: 'Global-Default', type: 'boolean', jsonPath: '.globalDefault', value: (o) => o.globalDefault === true },
+      age,
+      { name: 'Preemption-Policy', type: 'string', jsonPath: '.preemptionPolicy', priority: 1 },
+    ],
+    applyDefaults(obj) {
+      obj.preemptionPolicy ??= 'PreemptLowerPriority';
+    },
+  },
+  {
+    group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingWebhookConfiguration', plural: 'mutatingwebhookconfigurations', namespaced: false,
+    schemaName: 'io.k8s.api.admissionregistration.v1.MutatingWebhookConfiguration',
+    printerColumns: [webhooksColumn, age],
+  },
+  {
+    group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingWebhookConfiguration', plural: 'validatingwebhookconfigurations', namespaced: false,
+    schemaName: 'io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration',
+    printerColumns: [webhooksColumn, age],
+  },
 ];
+
+function nodeStatus(obj: KubeObject): string {
+  const ready = list(record(obj.status).conditions).map(record).find((c) => c.type === 'Ready');
+  const status = ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady';
+  return record(obj.spec).unschedulable === true ? `${status},SchedulingDisabled` : status;
+}
+
+/** Roles as kubectl reads them: `node-role.kubernetes.io/<role>` labels, and the older `kubernetes.io/role`. */
+function nodeRoles(obj: KubeObject): string {
+  const roles = new Set<string>();
+  for (const [key, value] of Object.entries(obj.metadata.labels ?? {})) {
+    if (key.startsWith('node-role.kubernetes.io/') && key.length > 'node-role.kubernetes.io/'.length) roles.add(key.slice('node-role.kubernetes.io/'.length));
+    else if (key === 'kubernetes.io/role' && value !== '') roles.add(value);
+  }
+  return [...roles].sort().join(',') || '<none>';
+}
+
+function nodeAddress(obj: KubeObject, type: string): string {
+  const address = list(record(obj.status).addresses).map(record).find((a) => a.type === type);
+  return typeof address?.address === 'string' ? address.address : '<none>';
+}
+
+function nodeInfo(obj: KubeObject, field: string): string {
+  const value = record(record(obj.status).nodeInfo)[field];
+  return typeof value === 'string' && value !== '' ? value : '<unknown>';
+}
+
+function containerStatuses(obj: KubeObject): Array<Record<string, unknown>> {
+  return list(record(obj.status).containerStatuses).map(record);
+}
+
+/** The Status column as kubectl computes it: the pod's reason, else a container's waiting or terminated reason, else the phase. */
+function podStatus(obj: KubeObject): string {
+  const status = record(obj.status);
+  let reason = String(status.reason ?? status.phase ?? 'Pending');
+  if (typeof status.reason !== 'string') {
+    for (const container of containerStatuses(obj)) {
+      const state = record(container.state);
+      const waiting = record(state.waiting).reason;
+      const terminated = record(state.terminated);
+      if (typeof waiting === 'string' && waiting !== '') reason = waiting;
+      else if (typeof terminated.reason === 'string' && terminated.reason !== '') reason = terminated.reason;
+    }
+  }
+  if (obj.metadata.deletionTimestamp) reason = status.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
+  return reason;
+}
+
+function readinessGates(obj: KubeObject): string {
+  const gates = list(record(obj.spec).readinessGates).map((g) => String(record(g).conditionType ?? ''));
+  if (gates.length === 0) return '<none>';
+  const conditions = list(record(obj.status).conditions).map(record);
+  const met = gates.filter((type) => conditions.some((c) => c.type === type && c.status === 'True')).length;
+  return `${met}/${gates.length}`;
+}
+
+/** `requests.cpu: 100m/1, pods: 2/10`: used over hard for the quota's resources, as kubectl prints them. */
+function quotaUsage(obj: KubeObject, include: (resource: string) => boolean): string {
+  const status = record(obj.status);
+  const hard = record(status.hard ?? record(obj.spec).hard);
+  const used = record(status.used);
+  return Object.keys(hard).filter(include).sort().map((k) => `${k}: ${String(used[k] ?? '0')}/${String(hard[k])}`).join(', ');
+}
 
 function jobStatus(obj: KubeObject): string {
   const conditions = list(record(obj.status).conditions).map(record);
@@ -275,10 +440,16 @@ function jobStatus(obj: KubeObject): string {
   return 'Running';
 }
 
-/** The ResourceTypes of every built-in kind except CustomResourceDefinition (see crd.ts). */
-export function builtinResourceTypes(): ResourceType[] {
+/** The kinds only a member cluster serves: what runs there (and what governs it), never stored on the hub. */
+const memberClusterKinds = new Set(['Node', 'Pod', 'LimitRange', 'ResourceQuota', 'ReplicaSet', 'PriorityClass', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+
+/**
+ * The ResourceTypes of the built-in kinds except CustomResourceDefinition (see crd.ts): for the
+ * `hub` profile (the default) those the hub serves, for `cluster` all of them, as a member cluster has.
+ */
+export function builtinResourceTypes(profile: 'hub' | 'cluster' = 'hub'): ResourceType[] {
   const { schemas } = builtinOpenAPI();
-  return specs.map((spec) => builtinType(spec, schemas));
+  return specs.filter((spec) => profile === 'cluster' || !memberClusterKinds.has(spec.kind)).map((spec) => builtinType(spec, schemas));
 }
 
 export function builtinType(spec: BuiltinSpec, schemas: Record<string, object>): ResourceType {
@@ -295,6 +466,7 @@ export function builtinType(spec: BuiltinSpec, schemas: Record<string, object>):
     namespaced: spec.namespaced,
     schema: { root: spec.schemaName, components: schemas },
     printerColumns: spec.printerColumns ?? [age],
+    ...(spec.statusOnCreate ? { statusOnCreate: true } : {}),
     subresources: {
       status: spec.status ?? false,
       ...(spec.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } } : {}),
