@@ -129,14 +129,17 @@ describe('a simulated member cluster', () => {
     assert.match(r.stderr, /spec\.containers: Required value/);
   });
 
-  it('serves ReplicaSets with scale, and PriorityClasses', async () => {
+  it('serves ReplicaSets with scale, PriorityClasses and quotas', async () => {
     await ok(['create', '-f', '-'], `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: { name: web }\nspec:\n  replicas: 3\n  selector: { matchLabels: { app: web } }\n  template:\n    metadata: { labels: { app: web } }\n    spec: { containers: [{ name: web, image: nginx:1.27 }] }\n`);
     assert.match(await ok(['get', 'rs']), /^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\n^web\s+3\s+0\s+0\s+/m);
     await ok(['scale', 'rs', 'web', '--replicas=5']);
     assert.match(await ok(['get', 'rs', 'web']), /^web\s+5\s+0\s+0\s+/m);
-    // `kubectl create priorityclass` would send protobuf, which the server decodes for a few kinds only.
-    await ok(['create', '-f', '-'], `apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: { name: high }\nvalue: 1000\nglobalDefault: true\n`);
+    // kubectl's typed clients send these two as protobuf.
+    await ok(['create', 'priorityclass', 'high', '--value=1000', '--global-default=true', '--description=urgent work']);
     assert.match(await ok(['get', 'pc']), /^NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\n^high\s+1000\s+true\s+/m);
+    assert.equal(JSON.parse(await ok(['get', 'pc', 'high', '-o', 'json'])).description, 'urgent work');
+    await ok(['create', 'quota', 'small', '--hard=cpu=2,pods=10']);
+    assert.deepEqual(JSON.parse(await ok(['get', 'quota', 'small', '-o', 'json'])).spec.hard, { cpu: '2', pods: '10' });
   });
 
   it('answers @kubernetes/client-node through its kubeconfig', async () => {

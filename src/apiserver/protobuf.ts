@@ -1,6 +1,7 @@
 /**
  * Reads the Kubernetes protobuf encoding for the kinds kubectl's imperative `create` commands
- * send that way (ConfigMap, Secret, Namespace, Service, Deployment, Job). kubectl's typed clients always encode
+ * send that way (ConfigMap, Secret, Namespace, Service, ResourceQuota, PriorityClass,
+ * Deployment, Job). kubectl's typed clients always encode
  * request bodies as protobuf, so without this `kubectl create configmap` could not work. There is
  * no maintained JavaScript package with the Kubernetes .proto schemas, hence this small reader;
  * other kinds answer 415 with a message pointing at `kubectl apply -f` or `create -f`, which send
@@ -162,6 +163,8 @@ const kinds: Record<string, Schema> = {
       5: ['minReadySeconds', 'int'], 6: ['revisionHistoryLimit', 'ptr'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'ptr'],
     }],
   },
+  'v1/ResourceQuota': { 2: ['spec', { 1: ['hard', 'quantityMap'], 2: ['scopes', 'strings'] }] },
+  'scheduling.k8s.io/v1/PriorityClass': { 2: ['value', 'ptr'], 3: ['globalDefault', 'bool'], 4: ['description', 'string'], 5: ['preemptionPolicy', 'string'] },
   'batch/v1/Job': {
     2: ['spec', {
       1: ['parallelism', 'ptr'], 2: ['completions', 'ptr'], 3: ['activeDeadlineSeconds', 'ptr'], 4: ['selector', labelSelector],
