@@ -63,6 +63,7 @@ describe('a simulated member cluster', () => {
     assert.equal(cluster.name, 'edge-1');
     assert.ok(existsSync(join(cluster.home, 'pki', 'ca.crt')));
     assert.match(readFileSync(cluster.kubeconfigPath, 'utf8'), new RegExp(`server: ${cluster.url}`));
+    assert.equal((await ok(['config', 'current-context'])).trim(), 'edge-1', 'the kubeconfig is named after the cluster');
     const namespaces = (await ok(['get', 'namespaces', '-o', 'name'])).trim().split('\n').sort();
     assert.deepEqual(namespaces, ['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system']);
   });

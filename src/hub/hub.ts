@@ -54,6 +54,8 @@ export interface HubOptions {
    * fleet kinds and no nephele-system namespace, for simulated clusters.
    */
   profile?: HubProfile;
+  /** The cluster and context name in the kubeconfig written to the home. Default `nephele`. */
+  kubeconfigName?: string;
 }
 
 export type HubProfile = 'hub' | 'cluster';
@@ -197,7 +199,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const port = (listening.address() as AddressInfo).port;
     const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
     const url = `https://${urlHost}:${port}`;
-    const kubeconfigPath = await writeKubeconfig(home, renderKubeconfig({ server: url, caPem: certs.caPem, token, clusterName: 'nephele', user: 'admin', context: 'nephele' }));
+    const kubeconfigPath = await writeKubeconfig(home, renderKubeconfig({ server: url, caPem: certs.caPem, token, clusterName: options.kubeconfigName ?? 'nephele', user: 'admin', context: options.kubeconfigName ?? 'nephele' }));
     ready = true;
     let stopped = false;
     return {

@@ -30,7 +30,7 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions): P
   const home = options.home ?? mkdtempSync(join(tmpdir(), `nephele-sim-${options.name}-`));
   let hub: Hub;
   try {
-    hub = await startHub({ home, port: options.port ?? 0, store: 'memory', profile: 'cluster', ...(options.clock ? { clock: options.clock } : {}) });
+    hub = await startHub({ home, port: options.port ?? 0, store: 'memory', profile: 'cluster', kubeconfigName: options.name, ...(options.clock ? { clock: options.clock } : {}) });
   } catch (err) {
     if (ownHome) rmSync(home, { recursive: true, force: true });
     throw err;
