@@ -147,7 +147,7 @@ export class MemoryStore implements Store {
     if (from > 0) {
       for (let i = this.#firstEventAfter(from); i < this.#history.length; i++) {
         const event = this.#history[i]!;
-        if (event.key.startsWith(prefix)) channel.push(copyEvent(event));
+        if (event.key.startsWith(prefix)) channel.push(options.readOnly ? event : copyEvent(event));
       }
     }
     this.#fanout.subscribe(channel, prefix, from > 0 ? from : this.#revision, options.readOnly === true);

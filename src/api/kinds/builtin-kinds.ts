@@ -93,6 +93,15 @@ function selectorText(obj: KubeObject): string {
   return Object.entries(labels).filter(([, v]) => typeof v === 'string').map(([k, v]) => `${k}=${String(v)}`).join(',') || '<none>';
 }
 
+/** The `-o wide` columns of kinds that carry a pod template. */
+const containersColumn: PrinterColumn = { name: 'Containers', type: 'string', jsonPath: '.spec.template.spec.containers[*].name', priority: 1, value: containerNames };
+const imagesColumn: PrinterColumn = { name: 'Images', type: 'string', jsonPath: '.spec.template.spec.containers[*].image', priority: 1, value: images };
+const templateColumns: PrinterColumn[] = [
+  containersColumn,
+  imagesColumn,
+  { name: 'Selector', type: 'string', jsonPath: '.spec.selector', priority: 1, value: selectorText },
+];
+
 const specs: BuiltinSpec[] = [
   {
     group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', shortNames: ['ns'], namespaced: false,
@@ -242,9 +251,7 @@ const specs: BuiltinSpec[] = [
       replicasColumn('Up-to-date', '.status.updatedReplicas'),
       replicasColumn('Available', '.status.availableReplicas'),
       age,
-      { name: 'Containers', type: 'string', jsonPath: '.spec.template.spec.containers[*].name', priority: 1, value: containerNames },
-      { name: 'Images', type: 'string', jsonPath: '.spec.template.spec.containers[*].image', priority: 1, value: images },
-      { name: 'Selector', type: 'string', jsonPath: '.spec.selector', priority: 1, value: selectorText },
+      ...templateColumns,
     ],
     applyDefaults(obj) {
       const spec = ensure(obj, 'spec');
@@ -267,8 +274,8 @@ const specs: BuiltinSpec[] = [
     printerColumns: [
       { name: 'Ready', type: 'string', jsonPath: '.status.readyReplicas', value: (o) => `${Number(record(o.status).readyReplicas ?? 0)}/${Number(record(o.spec).replicas ?? 0)}` },
       age,
-      { name: 'Containers', type: 'string', jsonPath: '.spec.template.spec.containers[*].name', priority: 1, value: containerNames },
-      { name: 'Images', type: 'string', jsonPath: '.spec.template.spec.containers[*].image', priority: 1, value: images },
+      containersColumn,
+      imagesColumn,
     ],
     applyDefaults(obj) {
       const spec = ensure(obj, 'spec');
@@ -308,9 +315,7 @@ const specs: BuiltinSpec[] = [
       replicasColumn('Current', '.status.replicas'),
       replicasColumn('Ready', '.status.readyReplicas'),
       age,
-      { name: 'Containers', type: 'string', jsonPath: '.spec.template.spec.containers[*].name', priority: 1, value: containerNames },
-      { name: 'Images', type: 'string', jsonPath: '.spec.template.spec.containers[*].image', priority: 1, value: images },
-      { name: 'Selector', type: 'string', jsonPath: '.spec.selector', priority: 1, value: selectorText },
+      ...templateColumns,
     ],
     applyDefaults(obj) {
       ensure(obj, 'spec').replicas ??= 1;
@@ -324,7 +329,7 @@ const specs: BuiltinSpec[] = [
       { name: 'Status', type: 'string', jsonPath: '.status.conditions', value: jobStatus },
       { name: 'Completions', type: 'string', jsonPath: '.status.succeeded', value: (o) => `${Number(record(o.status).succeeded ?? 0)}/${Number(record(o.spec).completions ?? 1)}` },
       age,
-      { name: 'Images', type: 'string', jsonPath: '.spec.template.spec.containers[*].image', priority: 1, value: images },
+      imagesColumn,
     ],
     applyDefaults(obj) {
       const spec = ensure(obj, 'spec');
