@@ -27,6 +27,17 @@ export interface ScaleSubresource {
   labelSelectorPath?: string;
 }
 
+/**
+ * A subresource that is an action rather than a view of the object: a POST of another kind
+ * (pods/binding takes a Binding, pods/eviction an Eviction). The type only declares it, for
+ * discovery; whoever serves the kind registers what it does with `ApiHandler.addAction`.
+ */
+export interface ActionSubresource {
+  name: string;
+  /** The kind the POST body carries and the response is (`policy/v1` Eviction). */
+  kind: { group: string; version: string; kind: string };
+}
+
 /** OpenAPI v3 component schemas for a kind, and the name of the kind's own schema among them. */
 export interface ResourceSchema {
   /** Component schema name of the kind (e.g. `io.k8s.api.apps.v1.Deployment`). */
@@ -48,7 +59,7 @@ export interface ResourceType {
   namespaced: boolean;
   schema: ResourceSchema;
   printerColumns: PrinterColumn[];
-  subresources: { status: boolean; scale?: ScaleSubresource };
+  subresources: { status: boolean; scale?: ScaleSubresource; actions?: ActionSubresource[] };
   /** With a status subresource, keep the status a create carries instead of dropping it (Kubernetes does so for Nodes). */
   statusOnCreate?: boolean;
   /** Field selector labels beyond `metadata.name` and `metadata.namespace`, with their readers. */

@@ -28,6 +28,9 @@ function resourceEntries(type: ResourceType) {
   if (type.subresources.scale) {
     entries.push({ name: `${type.plural}/scale`, singularName: '', namespaced: type.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
   }
+  for (const action of type.subresources.actions ?? []) {
+    entries.push({ name: `${type.plural}/${action.name}`, singularName: '', namespaced: type.namespaced, group: action.kind.group, version: action.kind.version, kind: action.kind.kind, verbs: ['create'] });
+  }
   return entries;
 }
 
@@ -124,6 +127,7 @@ export class Discovery {
             subresources: [
               ...(type.subresources.status ? [{ subresource: 'status', responseKind: { group: type.group, version: type.version, kind: type.kind }, verbs: ['get', 'patch', 'update'] }] : []),
               ...(type.subresources.scale ? [{ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] }] : []),
+              ...(type.subresources.actions ?? []).map((action) => ({ subresource: action.name, responseKind: action.kind, verbs: ['create'] })),
             ],
           })),
         })),

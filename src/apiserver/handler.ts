@@ -67,11 +67,40 @@ interface RequestContext {
 
 const verbsByMethod: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
 
+/** What an action subresource (pods/binding, pods/eviction) is given: the object named and the POSTed body. */
+export interface ActionRequest {
+  type: ResourceType;
+  namespace: string | undefined;
+  name: string;
+  body: Record<string, unknown>;
+  user: UserInfo;
+  dryRun: boolean;
+}
+
+/** Performs an action; returns the status code and body to answer with. Throw a StatusError to refuse. */
+export type ActionHandler = (request: ActionRequest) => Promise<{ code: number; body: unknown }>;
+
+/** Serves an extra authenticated GET path (`/metrics/cadvisor`); writes the whole response itself. */
+export type PathHandler = (req: IncomingMessage, res: ServerResponse, user: UserInfo) => void | Promise<void>;
+
 export class ApiHandler {
   readonly options: ApiHandlerOptions;
   readonly discovery: Discovery;
   readonly openapi: OpenAPIDocuments;
   #openWatches = new Set<ServerResponse>();
+  readonly #actions = new Map<string, ActionHandler>();
+  readonly #paths = new Map<string, PathHandler>();
+
+  /** Serves the action subresource `name` of `type`, which the type must declare in `subresources.actions`. */
+  addAction(type: ResourceType, name: string, handler: ActionHandler): void {
+    if (!type.subresources.actions?.some((a) => a.name === name)) throw new Error(`${type.plural} does not declare the action subresource ${name}`);
+    this.#actions.set(`${type.group}/${type.plural}/${name}`, handler);
+  }
+
+  /** Serves `path` (GET only, bearer token required) with `handler`. */
+  addPath(path: string, handler: PathHandler): void {
+    this.#paths.set(path, handler);
+  }
 
   constructor(options: ApiHandlerOptions) {
     this.options = options;
@@ -157,6 +186,14 @@ export class ApiHandler {
       res.end(text);
       return;
     }
+    const extra = this.#paths.get(path);
+    if (extra) {
+      if (method !== 'GET' && method !== 'HEAD') {
+        req.resume();
+        throw new StatusError('MethodNotAllowed', `${method} is not allowed on ${path}; it is read-only, use GET`);
+      }
+      return extra(req, res, ctx.user!);
+    }
     if (path === '/') return this.#sendJson(ctx, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version', ...this.options.catalog.groupVersions().filter((g) => g.group).map((g) => `/apis/${g.group}/${g.version}`)] });
     if (path.startsWith('/openapi/')) return this.#openApi(ctx, path);
     const segments = path.split('/').filter(Boolean).map(decodePathSegment);
@@ -237,10 +274,26 @@ export class ApiHandler {
     return { type, namespace: undefined, name: rest[1], subresource: rest[2] };
   }
 
+  async #action(ctx: RequestContext, method: string, route: ResourceRoute, action: ActionHandler): Promise<void> {
+    const { type, namespace, name, subresource } = route;
+    if (method !== 'POST') {
+      ctx.req.resume();
+      throw new StatusError('MethodNotAllowed', `${type.plural}/${subresource} takes only POST`);
+    }
+    ctx.audit.verb = 'create';
+    if (type.namespaced && namespace !== undefined) validateNamespaceParam(namespace);
+    const body = parseObjectBody(ctx.req, await readBody(ctx.req));
+    if (!isPlainObject(body)) throw errors.badRequest('the request body must be a JSON or YAML object');
+    const result = await action({ type, namespace, name: name!, body, user: ctx.user!, dryRun: parseDryRun(ctx.url.searchParams.get('dryRun')) });
+    return this.#sendJson(ctx, result.code, result.body);
+  }
+
   async #resource(ctx: RequestContext, method: string, route: ResourceRoute): Promise<void> {
     const { type, namespace, name, subresource } = route;
     const { registry } = this.options;
     const q = ctx.url.searchParams;
+    const action = subresource !== undefined && name !== undefined ? this.#actions.get(`${type.group}/${type.plural}/${subresource}`) : undefined;
+    if (action) return this.#action(ctx, method, route, action);
     if (subresource !== undefined && subresource !== 'status' && !(subresource === 'scale' && type.subresources.scale)) {
       throw new StatusError('NotFound', `${type.plural} has no subresource "${subresource}"`);
     }

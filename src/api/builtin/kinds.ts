@@ -30,6 +30,7 @@ export const builtinKinds = [
   { group: 'batch', version: 'v1', kind: 'Job', model: 'V1Job' },
   { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', model: 'V1Lease' },
   { group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', model: 'V1PriorityClass' },
+  { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', model: 'V1PodDisruptionBudget' },
   { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingWebhookConfiguration', model: 'V1MutatingWebhookConfiguration' },
   { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingWebhookConfiguration', model: 'V1ValidatingWebhookConfiguration' },
   { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', model: 'V1CustomResourceDefinition' },

@@ -16,6 +16,7 @@ import { validate as validatePod } from 'kubernetes-models/_schemas/IoK8sApiCore
 import { validate as validateLimitRange } from 'kubernetes-models/_schemas/IoK8sApiCoreV1LimitRange';
 import { validate as validateResourceQuota } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ResourceQuota';
 import { validate as validateReplicaSet } from 'kubernetes-models/_schemas/IoK8sApiAppsV1ReplicaSet';
+import { validate as validatePodDisruptionBudget } from 'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget';
 import { validate as validatePriorityClass } from 'kubernetes-models/_schemas/IoK8sApiSchedulingV1PriorityClass';
 import { validate as validateMutatingWebhookConfiguration } from 'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1MutatingWebhookConfiguration';
 import { validate as validateValidatingWebhookConfiguration } from 'kubernetes-models/_schemas/IoK8sApiAdmissionregistrationV1ValidatingWebhookConfiguration';
@@ -58,6 +59,7 @@ const validatorsByKind: Readonly<Record<(typeof builtinKinds)[number]['kind'], S
   Node: validateNode,
   Pod: validatePod,
   LimitRange: validateLimitRange,
+  PodDisruptionBudget: validatePodDisruptionBudget,
   ResourceQuota: validateResourceQuota,
   ReplicaSet: validateReplicaSet,
   PriorityClass: validatePriorityClass,

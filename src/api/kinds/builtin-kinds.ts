@@ -350,6 +350,16 @@ const specs: BuiltinSpec[] = [
     printerColumns: [{ name: 'Holder', type: 'string', jsonPath: '.spec.holderIdentity' }, age],
   },
   {
+    group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', shortNames: ['pdb'], namespaced: true,
+    schemaName: 'io.k8s.api.policy.v1.PodDisruptionBudget', status: true,
+    printerColumns: [
+      { name: 'Min Available', type: 'string', jsonPath: '.spec.minAvailable', value: (o) => String(record(o.spec).minAvailable ?? 'N/A') },
+      { name: 'Max Unavailable', type: 'string', jsonPath: '.spec.maxUnavailable', value: (o) => String(record(o.spec).maxUnavailable ?? 'N/A') },
+      { name: 'Allowed Disruptions', type: 'integer', jsonPath: '.status.disruptionsAllowed', value: (o) => Number(record(o.status).disruptionsAllowed ?? 0) },
+      age,
+    ],
+  },
+  {
     group: 'scheduling.k8s.io', version: 'v1', kind: 'PriorityClass', plural: 'priorityclasses', shortNames: ['pc'], namespaced: false,
     schemaName: 'io.k8s.api.scheduling.v1.PriorityClass',
     printerColumns: [
@@ -446,7 +456,7 @@ function jobStatus(obj: KubeObject): string {
 }
 
 /** The kinds only a member cluster serves: what runs there (and what governs it), never stored on the hub. */
-const memberClusterKinds = new Set(['Node', 'Pod', 'LimitRange', 'ResourceQuota', 'ReplicaSet', 'PriorityClass', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+const memberClusterKinds = new Set(['Node', 'Pod', 'LimitRange', 'ResourceQuota', 'ReplicaSet', 'PriorityClass', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'PodDisruptionBudget']);
 
 /**
  * The ResourceTypes of the built-in kinds except CustomResourceDefinition (see crd.ts): for the
