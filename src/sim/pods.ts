@@ -18,8 +18,8 @@ export function array(value: unknown): Json[] {
 /** The ownerReference an owner puts on what it controls. */
 export function controllerRef(owner: KubeObject): OwnerReference {
   return {
-    apiVersion: owner.apiVersion,
-    kind: owner.kind,
+    apiVersion: owner.apiVersion!,
+    kind: owner.kind!,
     name: owner.metadata.name!,
     uid: owner.metadata.uid!,
     controller: true,
