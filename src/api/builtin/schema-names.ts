@@ -59,6 +59,7 @@ const apiPackages: readonly ApiPackage[] = [
   { name: 'io.k8s.api.batch.v1', prefix: 'Batch', module: 'kubernetes-models/batch/v1' },
   { name: 'io.k8s.api.coordination.v1', prefix: 'Coordination', module: 'kubernetes-models/coordination.k8s.io/v1' },
   { name: 'io.k8s.api.scheduling.v1', prefix: 'Scheduling', module: 'kubernetes-models/scheduling.k8s.io/v1' },
+  { name: 'io.k8s.api.policy.v1', prefix: 'Policy', module: 'kubernetes-models/policy/v1' },
   {
     name: 'io.k8s.api.admissionregistration.v1',
     prefix: 'Admissionregistration',
