@@ -26,6 +26,7 @@ import { ObjectRegistry } from '../apiserver/registry.ts';
 import { ApiHandler } from '../apiserver/handler.ts';
 import { ApiMetrics } from '../apiserver/metrics.ts';
 import { WatchCache } from '../apiserver/watch-cache.ts';
+import { WebhookAdmission } from '../apiserver/webhook-admission.ts';
 import { InProcessClient } from '../client/index.ts';
 import { Manager } from '../controller/index.ts';
 import {
@@ -149,6 +150,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     stoppers.push(() => watchCache.stop());
     const registry = new ObjectRegistry(store, admission, clock, watchCache);
     await ensureNamespaces(registry, catalog, bootstrapNamespaces[profile]);
+    // Admission webhooks, where their configuration kinds are served (member clusters); started
+    // after the bootstrap namespaces so a stored webhook that is down cannot stop a restart.
+    if (catalog.byResource('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations')) {
+      const webhooks = new WebhookAdmission({ registry, catalog });
+      await webhooks.start();
+      stoppers.push(() => webhooks.stop());
+      admission.addMutating(webhooks.mutatingPlugin);
+      admission.addValidating(webhooks.validatingPlugin);
+    }
     const crds = new CrdController(store, registry, catalog, crdType);
     const gc = new GarbageCollector(store, registry, catalog, (prefix, from, handlers) => watchCache.watch(prefix, from, undefined, handlers));
     await crds.start();
