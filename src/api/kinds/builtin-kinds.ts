@@ -9,7 +9,7 @@ import type { KubeObject } from '../../machinery/object.ts';
 import { isPlainObject } from '../../machinery/object.ts';
 import type { StatusCause } from '../../machinery/status-error.ts';
 import { builtinOpenAPI, validateBuiltin } from '../builtin/index.ts';
-import type { PrinterColumn, ResourceType } from '../resource-type.ts';
+import type { ActionSubresource, PrinterColumn, ResourceType } from '../resource-type.ts';
 
 interface BuiltinSpec {
   group: string;
@@ -24,6 +24,8 @@ interface BuiltinSpec {
   status?: boolean;
   statusOnCreate?: boolean;
   scale?: boolean;
+  /** Action subresources (pods/binding, pods/eviction); the cluster that serves the kind implements them. */
+  actions?: ActionSubresource[];
   fieldLabels?: ResourceType['fieldLabels'];
   applyDefaults?: (obj: KubeObject) => void;
   validateUpdate?: (obj: KubeObject, old: KubeObject) => StatusCause[];
@@ -204,6 +206,10 @@ const specs: BuiltinSpec[] = [
   {
     group: '', version: 'v1', kind: 'Pod', plural: 'pods', shortNames: ['po'], categories: ['all'], namespaced: true,
     schemaName: 'io.k8s.api.core.v1.Pod', status: true,
+    actions: [
+      { name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' } },
+      { name: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' } },
+    ],
     printerColumns: [
       { name: 'Ready', type: 'string', jsonPath: '.status.containerStatuses', value: (o) => `${containerStatuses(o).filter((c) => c.ready === true).length}/${list(record(o.spec).containers).length}` },
       { name: 'Status', type: 'string', jsonPath: '.status.phase', value: podStatus },
@@ -485,6 +491,7 @@ export function builtinType(spec: BuiltinSpec, schemas: Record<string, object>):
     subresources: {
       status: spec.status ?? false,
       ...(spec.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } } : {}),
+      ...(spec.actions ? { actions: spec.actions } : {}),
     },
     fieldLabels: spec.fieldLabels ?? {},
     origin: 'builtin',
