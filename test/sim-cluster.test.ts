@@ -53,7 +53,8 @@ describe('a simulated member cluster', () => {
     return r.stdout;
   };
   before(async () => {
-    cluster = await startSimulatedCluster({ name: 'edge-1' });
+    // The API alone: these tests write the status a kubelet would, so no controllers run here.
+    cluster = await startSimulatedCluster({ name: 'edge-1', controllers: false });
   });
   after(async () => {
     await cluster?.stop();

@@ -8,8 +8,28 @@ import { join, resolve } from 'node:path';
 import { startHub, type Hub } from '../hub/hub.ts';
 import { verifyAuditLog } from '../hub/security/index.ts';
 import { createManifestObjects } from '../hub/manifests.ts';
+import { clusterFromSimulationSpec, clusterHome, startSimulatedFleet, type SimulatedFleet } from '../sim/fleet.ts';
+import { registerSimUp, stopOnSignal } from './sim.ts';
+import { registerSimHistory } from './sim-history.ts';
 
 const demoManifests = ['docs/examples/demo-fleet.yaml', 'docs/examples/web-app.yaml'].map((p) => new URL(`../../${p}`, import.meta.url));
+/** What each demo member cluster runs from the start, so there are pods to look at. */
+const memberWorkloads = new URL('../../docs/examples/member-workloads.yaml', import.meta.url);
+const seedUser = { username: 'system:nephele-seed', groups: ['system:masters'] };
+
+/** Starts a simulated member for every Cluster the hub holds with `spec.mode: Simulated`, and seeds its sample workloads. */
+async function startDemoMembers(hub: Hub): Promise<SimulatedFleet> {
+  const clusterType = hub.catalog.byResource('fleet.nephele.dev', 'v1alpha1', 'clusters')!;
+  const { items } = await hub.registry.list(clusterType, undefined);
+  const simulated = items.filter((c) => (c.spec as { mode?: string } | undefined)?.mode === 'Simulated');
+  const fleet = await startSimulatedFleet(hub.home, simulated.map((c) => {
+    const spec = c.spec as { provider?: string; region?: string; simulation?: { nodes: number; instanceTypes?: string[]; seed?: number } };
+    return clusterFromSimulationSpec(c.metadata.name!, { nodes: spec.simulation?.nodes ?? 3, ...spec.simulation, ...(spec.region ? { region: spec.region } : {}) });
+  }));
+  const workloads = readFileSync(memberWorkloads, 'utf8');
+  for (const member of fleet.clusters) await createManifestObjects(workloads, member.catalog, member.registry, seedUser);
+  return fleet;
+}
 
 const defaultHome = '.nephele';
 const defaultListen = '127.0.0.1:6443';
@@ -40,9 +60,16 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
     fail(`the hub did not start: ${err instanceof Error ? err.message : String(err)}`);
   }
   const kubeconfig = hub.kubeconfigPath;
+  let members: SimulatedFleet | undefined;
   if (banner) {
     for (const file of demoManifests) {
-      await createManifestObjects(readFileSync(file, 'utf8'), hub.catalog, hub.registry, { username: 'system:nephele-seed', groups: ['system:masters'] });
+      await createManifestObjects(readFileSync(file, 'utf8'), hub.catalog, hub.registry, seedUser);
+    }
+    try {
+      members = await startDemoMembers(hub);
+    } catch (err) {
+      await hub.stop();
+      fail(`the demo member clusters did not start: ${err instanceof Error ? err.message : String(err)}`);
     }
     console.log([
       '',
@@ -53,6 +80,11 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
       `               kubectl --kubeconfig ${kubeconfig} -n shop get deployments,services`,
       `               kubectl --kubeconfig ${kubeconfig} api-resources`,
       `  or:          export KUBECONFIG=${kubeconfig}`,
+      '',
+      `Simulated member clusters (nodes, pods and workloads of their own):`,
+      ...members!.clusters.map((c) => `  ${c.name.padEnd(18)} kubectl --kubeconfig ${c.kubeconfigPath} get nodes,pods -A`),
+      `  kubeconfig of one:  npx nephele kubeconfig --home ${opts.home} --cluster NAME`,
+      '',
       `  token:       npx nephele kubeconfig --home ${opts.home}  (prints the admin kubeconfig with its token)`,
       `  audit:       npx nephele audit verify --home ${opts.home}`,
       '',
@@ -62,20 +94,10 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
   } else {
     console.log(`nephele hub ready at ${hub.url}; kubeconfig: ${kubeconfig}`);
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping the hub`);
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    hub.stop().then(() => process.exit(0), (err: unknown) => {
-      console.error('error while stopping:', err);
-      process.exit(1);
-    });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignal(async () => {
+    await members?.stop();
+    await hub.stop();
+  });
 }
 
 function fail(message: string): never {
@@ -102,16 +124,22 @@ hubCommand('up', 'run the hub in the foreground until SIGINT or SIGTERM', false)
 hubCommand('start', 'the hub with its defaults, a start-up banner and the demo fleet (what `npm start` runs)', true);
 
 program.command('kubeconfig')
-  .description('print the admin kubeconfig of a hub')
+  .description('print the admin kubeconfig of a hub, or with --cluster of one of its simulated member clusters')
   .option('--home <dir>', 'the hub\'s home directory', defaultHome)
-  .action((opts: { home: string }) => {
-    const path = join(resolve(opts.home), 'kubeconfig');
+  .option('--cluster <name>', 'a simulated member cluster (started by `nephele start` or `nephele sim up`)')
+  .action((opts: { home: string; cluster?: string }) => {
+    if (opts.cluster !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(opts.cluster)) fail(`--cluster ${JSON.stringify(opts.cluster)} is not a cluster name (a DNS label)`);
+    const path = opts.cluster ? join(clusterHome(opts.home, opts.cluster), 'kubeconfig') : join(resolve(opts.home), 'kubeconfig');
     try {
       process.stdout.write(readFileSync(path, 'utf8'));
     } catch {
+      if (opts.cluster) fail(`no kubeconfig for cluster ${opts.cluster} at ${path}: start it first (npm start, or npx nephele sim up --home ${opts.home})`);
       fail(`no kubeconfig at ${path}: start the hub first (npx nephele up --home ${opts.home})`);
     }
   });
+
+registerSimUp(program, fail);
+registerSimHistory(program);
 
 const audit = program.command('audit').description('work with the hub\'s audit log');
 audit.command('verify')

@@ -1,14 +1,28 @@
 /**
  * A simulated member cluster: a Kubernetes API endpoint of its own, running the same API machinery
  * as the hub on a memory store, with its own CA, admin token and kubeconfig in its own home, and
- * serving the kinds a real cluster has (Nodes, Pods, ReplicaSets, ...; see the hub's `cluster`
- * profile). Nothing acts on those objects yet: no scheduler, kubelet or workload controllers.
+ * the controllers that make it behave like a real cluster: Deployments, ReplicaSets, the kubelet
+ * model, node lifecycle, pods/binding and pods/eviction, all on one cluster clock that may run
+ * faster than real time. Its nodes come from node pools of real instance types.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../machinery/clock.ts';
+import { Registry } from 'prom-client';
 import { startHub, type Hub } from '../hub/hub.ts';
+import { InProcessClient, controllerUser, type ObjectClient } from '../client/index.ts';
+import { EventRecorder, Manager, type ControllerLog, type Scheduler } from '../controller/index.ts';
+import { StatusError } from '../machinery/status-error.ts';
+import { ScaledScheduler } from './clock.ts';
+import type { SimContext, SimController } from './context.ts';
+import { poolNode, resolvePool, type NodePool, type NodePoolSpec } from './node-pools.ts';
+import { UsageModel } from './usage.ts';
+import { replicaSetController } from './controllers/replicaset.ts';
+import { deploymentController } from './controllers/deployment.ts';
+import { kubeletModel } from './kubelet.ts';
+import { defaultTolerations, nodeLifecycle, type NodeLifecycleOptions } from './node-lifecycle.ts';
+import { installPodActions } from './pod-actions.ts';
+import { nodesRef } from './resources.ts';
 
 export interface SimulatedClusterOptions {
   /** The cluster's name, as the fleet knows it. */
@@ -17,30 +31,104 @@ export interface SimulatedClusterOptions {
   home?: string;
   /** Port to listen on (127.0.0.1); 0, the default, picks a free one. */
   port?: number;
-  clock?: Clock;
+  /** Cluster time and timers. Default: a ScaledScheduler at `speed`. Tests pass a ManualScheduler. */
+  scheduler?: Scheduler;
+  /** Cluster seconds per real second when `scheduler` is not given. Default 1. */
+  speed?: number;
+  /** Seed of the usage model. Default 1. */
+  seed?: number;
+  /** The cluster's nodes. Default: none. */
+  nodePools?: NodePoolSpec[];
+  /** Cluster time from binding to Running. Default 2 s. */
+  startLatencyMs?: number;
+  nodeLifecycle?: NodeLifecycleOptions;
+  /** Run the controllers (default true); false gives a bare API server. */
+  controllers?: boolean;
+  /** Where controller errors go; the default writes them to stderr. */
+  log?: ControllerLog;
 }
 
 export interface SimulatedCluster extends Hub {
   readonly name: string;
+  /** The cluster clock. */
+  readonly clock: Scheduler;
+  readonly usage: UsageModel;
+  readonly pools: readonly NodePool[];
+  /** A client to the cluster's own API, in process. */
+  readonly client: ObjectClient;
+  /** The cluster's controllers (empty when `controllers: false`). */
+  readonly manager: Manager;
+  /** The cluster's controllers' metrics (reconcile latency, queue depth). */
+  readonly controllerMetrics: Registry;
 }
+
+/** The controllers every simulated cluster runs, in start order. */
+export function defaultControllers(options: { usage: UsageModel; startLatencyMs?: number; nodeLifecycle?: NodeLifecycleOptions }): SimController[] {
+  return [
+    nodeLifecycle(options.nodeLifecycle),
+    replicaSetController,
+    deploymentController,
+    kubeletModel({ usage: options.usage, ...(options.startLatencyMs !== undefined ? { startLatencyMs: options.startLatencyMs } : {}) }),
+  ];
+}
+
+const quietLog: ControllerLog = (level, message, fields) => {
+  if (level === 'error') process.stderr.write(`nephele sim: ${message} ${fields ? JSON.stringify(fields) : ''}\n`);
+};
 
 export async function startSimulatedCluster(options: SimulatedClusterOptions): Promise<SimulatedCluster> {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(options.name)) throw new Error(`simulated cluster name ${JSON.stringify(options.name)} is not a DNS label`);
+  const pools = (options.nodePools ?? []).map(resolvePool);
+  const clock = options.scheduler ?? new ScaledScheduler({ speed: options.speed ?? 1 });
+  const usage = new UsageModel({ seed: options.seed ?? 1 });
   const ownHome = options.home === undefined;
   const home = options.home ?? mkdtempSync(join(tmpdir(), `nephele-sim-${options.name}-`));
   let hub: Hub;
   try {
-    hub = await startHub({ home, port: options.port ?? 0, store: 'memory', profile: 'cluster', kubeconfigName: options.name, ...(options.clock ? { clock: options.clock } : {}) });
+    hub = await startHub({ home, port: options.port ?? 0, store: 'memory', profile: 'cluster', kubeconfigName: options.name, clock });
   } catch (err) {
     if (ownHome) rmSync(home, { recursive: true, force: true });
     throw err;
   }
-  return {
-    ...hub,
-    name: options.name,
-    async stop() {
-      await hub.stop();
-      if (ownHome) rmSync(home, { recursive: true, force: true });
-    },
+  const client = new InProcessClient(hub.registry, hub.catalog, controllerUser);
+  const controllerMetrics = new Registry();
+  const log = options.log ?? quietLog;
+  const manager = new Manager({ log });
+  const stop = async (): Promise<void> => {
+    await manager.stop();
+    await hub.stop();
+    if (ownHome) rmSync(home, { recursive: true, force: true });
   };
+  try {
+    installPodActions(hub.handler, hub.registry, hub.catalog);
+    hub.admission.addMutating(defaultTolerations);
+    await registerNodes(client, options.name, pools, clock.now());
+    if (options.controllers !== false) {
+      const context: SimContext = {
+        cluster: options.name,
+        client,
+        scheduler: clock,
+        metrics: controllerMetrics,
+        recorder: (component) => new EventRecorder({ client, component, clock, log }),
+        log,
+      };
+      for (const controller of defaultControllers({ usage, ...(options.startLatencyMs !== undefined ? { startLatencyMs: options.startLatencyMs } : {}), ...(options.nodeLifecycle ? { nodeLifecycle: options.nodeLifecycle } : {}) })) {
+        await manager.add(controller(context));
+      }
+      await manager.start();
+    }
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  return { ...hub, name: options.name, clock, usage, pools, client, manager, controllerMetrics, stop };
+}
+
+async function registerNodes(client: ObjectClient, cluster: string, pools: NodePool[], now: number): Promise<void> {
+  const nodes = pools.flatMap((pool) => Array.from({ length: pool.count }, (_, i) => poolNode(cluster, pool, i, now)));
+  for (let i = 0; i < nodes.length; i += 100) {
+    await Promise.all(nodes.slice(i, i + 100).map((node) => client.create(nodesRef, undefined, node).catch((err: unknown) => {
+      if (!(err instanceof StatusError && err.reason === 'AlreadyExists')) throw err;
+    })));
+  }
 }
