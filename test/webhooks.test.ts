@@ -6,11 +6,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSimulatedCluster, type SimulatedCluster } from '../src/sim/index.ts';
 import { ensureServingCertificates } from '../src/hub/security/index.ts';
@@ -239,6 +240,11 @@ describe('admission webhooks on a simulated cluster', () => {
     const open = await kubectl(['create', '-f', '-'], configMap('f2', 'fail-open'));
     assert.equal(open.code, 0, open.stderr);
     await ok(['get', 'configmap', 'f2']);
+
+    // Deleting the configuration takes its webhook out of the path.
+    await ok(['delete', 'validatingwebhookconfiguration', 'down-fail']);
+    await waitFor('down-fail gone', () => !webhooks.configurations('validating').some((c) => c.metadata.name === 'down-fail'));
+    await ok(['create', '-f', '-'], configMap('f1', 'fail-closed'));
   });
 
   it('treats a webhook slower than its timeoutSeconds as failed', async () => {
@@ -306,5 +312,26 @@ describe('admission webhooks on a simulated cluster', () => {
     }]);
     // It would deny every cluster-scoped write; it can still be removed.
     await ok(['delete', 'validatingwebhookconfiguration', 'deny-everything']);
+  });
+});
+
+describe('docs/webhooks.md', () => {
+  it('has an example that runs and prints what the doc says', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const doc = readFileSync(join(root, 'docs', 'webhooks.md'), 'utf8');
+    const code = /```ts\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(code, 'the doc has a TypeScript example');
+    const dir = mkdtempSync(join(tmpdir(), 'nephele-webhook-doc-'));
+    try {
+      const script = join(dir, 'webhook-demo.ts');
+      writeFileSync(script, code.replaceAll("from './src/", `from '${join(root, 'src')}/`));
+      const run = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
+        execFile(process.execPath, [script], { timeout: 60_000 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? 1 : 0 }));
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout.trim(), 'platform');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

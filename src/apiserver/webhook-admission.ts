@@ -400,11 +400,7 @@ export class WebhookAdmission {
       if (stop) this.#watchStops.delete(stop);
       if (this.#stopped) return;
       this.#log(`webhook admission: the watch of ${type.plural} ended${err ? `: ${err.message}` : ''}; watching again in 1 s`);
-      const timer = setTimeout(() => {
-        this.#retries.delete(timer);
-        this.#follow(phase).catch((e: unknown) => restart(e instanceof Error ? e : new Error(String(e))));
-      }, 1000);
-      this.#retries.add(timer);
+      this.#followLater(phase);
     };
     stop = await this.#registry.watch(type, undefined, {}, (event) => {
       const obj = event.object as KubeObject;
@@ -422,6 +418,19 @@ export class WebhookAdmission {
     this.#watchStops.add(stop);
     this.#configs[phase] = fresh;
     this.#generation++;
+  }
+
+  /** Follows again after a pause, and keeps trying (once a second) while that fails. */
+  #followLater(phase: WebhookPhase): void {
+    const timer = setTimeout(() => {
+      this.#retries.delete(timer);
+      if (this.#stopped) return;
+      this.#follow(phase).catch((err: unknown) => {
+        this.#log(`webhook admission: cannot watch ${configurationPlurals[phase]}: ${err instanceof Error ? err.message : String(err)}; trying again in 1 s`);
+        this.#followLater(phase);
+      });
+    }, 1000);
+    this.#retries.add(timer);
   }
 
   async #mutate(request: AdmissionRequest): Promise<void> {
