@@ -24,9 +24,12 @@ export interface ControllerHarness {
   stop(): Promise<void>;
 }
 
-/** Starts a simulated cluster named `name` and `controllers` on it, sharing one context. */
+/**
+ * Starts a bare simulated cluster named `name` (none of its own controllers, so nothing but the
+ * test plays kubelet or scheduler) on `scheduler`'s clock, and `controllers` on it, sharing one context.
+ */
 export async function startControllerHarness(name: string, controllers: SimController[], scheduler: Scheduler = realScheduler): Promise<ControllerHarness> {
-  const cluster = await startSimulatedCluster({ name });
+  const cluster = await startSimulatedCluster({ name, scheduler, controllers: false });
   const client = new InProcessClient(cluster.registry, cluster.catalog);
   const context: SimContext = {
     cluster: name,
