@@ -1,0 +1,155 @@
+/**
+ * DefaultPreemption is the PostFilter that runs when no node fits: it looks for nodes where
+ * removing pods of lower priority would let the pod in, keeps as many of those pods as still
+ * allows it (the more important first), and picks the node whose victims cost least: fewest
+ * PodDisruptionBudget violations, then the lowest highest victim priority, the smallest priority
+ * sum, the fewest victims, the most recently started. It returns the node and victims; the caller
+ * deletes the victims and the pod is tried again, nominated to that node.
+ */
+import type { CycleState } from '../cycle-state.ts';
+import { disruptionsAllowed } from '../disruption-budget.ts';
+import type { DisruptionBudget, FrameworkHandle, PostFilterPlugin, PostFilterResult } from '../interfaces.ts';
+import type { NodeInfo } from '../node-info.ts';
+import type { PodInfo } from '../pod-info.ts';
+import { Status } from '../status.ts';
+import { checkKeys, numberArg } from './args.ts';
+
+export interface Candidate {
+  node: NodeInfo;
+  victims: PodInfo[];
+  pdbViolations: number;
+}
+
+/** More important first: higher priority, then the earlier started. */
+function moreImportant(a: PodInfo, b: PodInfo): number {
+  return b.priority - a.priority || a.startTime - b.startTime;
+}
+
+function betterCandidate(a: Candidate, b: Candidate): boolean {
+  if (a.pdbViolations !== b.pdbViolations) return a.pdbViolations < b.pdbViolations;
+  const aMax = a.victims[0]!.priority;
+  const bMax = b.victims[0]!.priority;
+  if (aMax !== bMax) return aMax < bMax;
+  let aSum = 0;
+  let bSum = 0;
+  for (const v of a.victims) aSum += v.priority + 2 ** 31;
+  for (const v of b.victims) bSum += v.priority + 2 ** 31;
+  if (aSum !== bSum) return aSum < bSum;
+  if (a.victims.length !== b.victims.length) return a.victims.length < b.victims.length;
+  const earliest = (c: Candidate) => {
+    let t = Infinity;
+    for (const v of c.victims) if (v.priority === c.victims[0]!.priority && v.startTime < t) t = v.startTime;
+    return t;
+  };
+  return earliest(a) > earliest(b);
+}
+
+/**
+ * The victims on `node` that must go for `pod` to fit, or undefined when removing every
+ * lower-priority pod would not be enough. Works on copies: the node and state are untouched.
+ */
+export function selectVictimsOnNode(
+  handle: FrameworkHandle,
+  state: CycleState,
+  pod: PodInfo,
+  node: NodeInfo,
+  budgets: readonly DisruptionBudget[],
+  allowed: ReadonlyMap<string, number>,
+): Candidate | undefined {
+  const lower: PodInfo[] = [];
+  for (const p of node.pods) if (p.priority < pod.priority) lower.push(p);
+  if (lower.length === 0) return undefined;
+  const copy = node.clone();
+  const s = state.clone();
+  for (const v of lower) {
+    copy.removePod(v);
+    handle.runPreFilterRemovePod(s, pod, v, copy);
+  }
+  if (!handle.runFilters(s, pod, copy).isSuccess()) return undefined;
+  lower.sort(moreImportant);
+
+  const violating: PodInfo[] = [];
+  const safe: PodInfo[] = [];
+  if (budgets.length === 0) {
+    safe.push(...lower);
+  } else {
+    const left = new Map(allowed);
+    for (const p of lower) {
+      let violates = false;
+      for (const b of budgets) {
+        if (!b.matches(p)) continue;
+        const n = left.get(b.key)! - 1;
+        left.set(b.key, n);
+        if (n < 0) violates = true;
+      }
+      (violates ? violating : safe).push(p);
+    }
+  }
+
+  const victims: PodInfo[] = [];
+  let pdbViolations = 0;
+  const reprieve = (p: PodInfo): boolean => {
+    copy.addPod(p);
+    handle.runPreFilterAddPod(s, pod, p, copy);
+    if (handle.runFilters(s, pod, copy).isSuccess()) return true;
+    copy.removePod(p);
+    handle.runPreFilterRemovePod(s, pod, p, copy);
+    victims.push(p);
+    return false;
+  };
+  for (const p of violating) if (!reprieve(p)) pdbViolations++;
+  for (const p of safe) reprieve(p);
+  if (victims.length === 0) return undefined;
+  victims.sort(moreImportant);
+  return { node, victims, pdbViolations };
+}
+
+export function defaultPreemption(rawArgs: Record<string, unknown> = {}, handle?: FrameworkHandle): PostFilterPlugin {
+  checkKeys(rawArgs, ['minCandidateNodesPercentage', 'minCandidateNodesAbsolute'], 'DefaultPreemption args');
+  const pct = rawArgs.minCandidateNodesPercentage === undefined ? 10 : numberArg(rawArgs.minCandidateNodesPercentage, 'DefaultPreemption args.minCandidateNodesPercentage', 0, 100);
+  const abs = rawArgs.minCandidateNodesAbsolute === undefined ? 100 : numberArg(rawArgs.minCandidateNodesAbsolute, 'DefaultPreemption args.minCandidateNodesAbsolute', 0, 1e9);
+  if (pct === 0 && abs === 0) throw new Error('DefaultPreemption args: minCandidateNodesPercentage and minCandidateNodesAbsolute cannot both be 0');
+
+  return {
+    name: 'DefaultPreemption',
+    postFilter(state, pod, statuses): PostFilterResult {
+      if (!handle) return { status: Status.error('DefaultPreemption has no framework handle') };
+      if (pod.preemptionPolicy === 'Never') return { status: Status.unresolvable('not eligible for preemption: preemptionPolicy is Never') };
+      const nodes = handle.snapshot.nodes;
+      const potential: NodeInfo[] = [];
+      for (const n of nodes) if (statuses.get(n.name)?.code === 'Unschedulable') potential.push(n);
+      if (potential.length === 0) return { status: Status.unresolvable('preemption: no node where removing pods would help') };
+      const budgets = handle.disruptionBudgets();
+      const allowed = disruptionsAllowed(budgets, budgets.length > 0 ? handle.snapshot.pods() : []);
+      const wanted = Math.min(potential.length, Math.max(Math.floor((nodes.length * pct) / 100), abs));
+      const offset = Math.floor(handle.random() * potential.length);
+      let best: Candidate | undefined;
+      let found = 0;
+      for (let i = 0; i < potential.length && found < wanted; i++) {
+        const c = selectVictimsOnNode(handle, state, pod, potential[(offset + i) % potential.length]!, budgets, allowed);
+        if (!c) continue;
+        found++;
+        if (!best || betterCandidate(c, best)) best = c;
+      }
+      if (!best) return { status: Status.unschedulable('preemption: no node where removing lower-priority pods lets the pod fit') };
+      return { status: Status.success, nominatedNodeName: best.node.name, victims: best.victims };
+    },
+  } satisfies PostFilterPlugin;
+}
+
+/** DefaultBinder hands the pod to the Binder the scheduler was given. */
+export function defaultBinder(_rawArgs: Record<string, unknown> = {}, handle?: FrameworkHandle) {
+  return {
+    name: 'DefaultBinder',
+    async bind(_state: CycleState, pod: PodInfo, nodeName: string): Promise<Status> {
+      const binder = handle?.binder;
+      if (!binder) return Status.error('no Binder was given to the scheduler');
+      try {
+        await binder.bind(pod.pod, nodeName);
+        return Status.success;
+      } catch (err) {
+        return Status.error(`binding ${pod.key} to ${nodeName}: ${(err as Error).message}`);
+      }
+    },
+  };
+}

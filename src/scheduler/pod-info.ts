@@ -1,0 +1,324 @@
+/**
+ * PodInfo is a pod parsed once for scheduling: requests summed, selectors compiled, affinity and
+ * spread constraints read. Every cycle and every node reads these fields instead of the JSON.
+ */
+import type { KubeObject } from '../machinery/object.ts';
+import { gpuLinkedAnnotation, gpuModelAnnotation, numaPolicyAnnotation } from './annotations.ts';
+import { defaultMemoryRequest, defaultMilliCpuRequest, resourceGpu, Resources } from './resources.ts';
+
+type Json = Record<string, unknown>;
+
+function rec(v: unknown): Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
+}
+function arr(v: unknown): Json[] {
+  return Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as Json[]) : [];
+}
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
+/** A compiled label selector; `matches` is the hot path of affinity and spreading. */
+export interface Selector {
+  matches(labels: Record<string, string> | undefined): boolean;
+  /** True when it selects everything. */
+  readonly empty: boolean;
+}
+
+const nothing: Selector = { matches: () => false, empty: false };
+const everything: Selector = { matches: () => true, empty: true };
+
+/**
+ * Compiles a metav1.LabelSelector (`matchLabels`, `matchExpressions`). An absent selector
+ * selects nothing (as in affinity terms and spread constraints); `{}` selects everything.
+ */
+export function compileSelector(selector: unknown): Selector {
+  if (selector === null || typeof selector !== 'object') return nothing;
+  const s = selector as Json;
+  const keys: string[] = [];
+  const values: string[] = [];
+  for (const [k, v] of Object.entries(rec(s.matchLabels))) {
+    keys.push(k);
+    values.push(String(v));
+  }
+  const exprs = arr(s.matchExpressions).map((e) => ({ key: String(e.key), op: String(e.operator), values: strings(e.values) }));
+  if (keys.length === 0 && exprs.length === 0) return everything;
+  return {
+    empty: false,
+    matches(labels) {
+      if (!labels) labels = {};
+      for (let i = 0; i < keys.length; i++) if (labels[keys[i]!] !== values[i]) return false;
+      for (const e of exprs) {
+        const v = labels[e.key];
+        switch (e.op) {
+          case 'In': if (v === undefined || !e.values.includes(v)) return false; break;
+          case 'NotIn': if (v !== undefined && e.values.includes(v)) return false; break;
+          case 'Exists': if (v === undefined) return false; break;
+          case 'DoesNotExist': if (v !== undefined) return false; break;
+          default: return false;
+        }
+      }
+      return true;
+    },
+  };
+}
+
+export interface Toleration {
+  key: string | undefined;
+  operator: 'Exists' | 'Equal';
+  value: string;
+  effect: string | undefined;
+}
+
+export interface Taint {
+  key: string;
+  value: string;
+  effect: string;
+}
+
+/** True when `t` tolerates `taint`, with upstream's rules (empty key + Exists tolerates everything). */
+export function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (t.key === undefined || t.key === '') return t.operator === 'Exists';
+  if (t.key !== taint.key) return false;
+  return t.operator === 'Exists' || t.value === taint.value;
+}
+
+/** One node selector requirement, on labels or (matchFields) on the node's name. */
+export interface NodeRequirement {
+  key: string;
+  op: string;
+  values: string[];
+  field: boolean;
+}
+
+/** A NodeSelectorTerm: all its requirements must hold. A term with none matches no node. */
+export type NodeSelectorTerm = NodeRequirement[];
+
+function parseTerm(term: Json): NodeSelectorTerm {
+  const reqs: NodeRequirement[] = [];
+  for (const e of arr(term.matchExpressions)) reqs.push({ key: String(e.key), op: String(e.operator), values: strings(e.values), field: false });
+  for (const e of arr(term.matchFields)) reqs.push({ key: String(e.key), op: String(e.operator), values: strings(e.values), field: true });
+  return reqs;
+}
+
+/** True when a node with `name` and `labels` satisfies every requirement of `term`. */
+export function nodeMatchesTerm(term: NodeSelectorTerm, name: string, labels: Record<string, string>): boolean {
+  if (term.length === 0) return false;
+  for (const r of term) {
+    const v = r.field ? (r.key === 'metadata.name' ? name : undefined) : labels[r.key];
+    switch (r.op) {
+      case 'In': if (v === undefined || !r.values.includes(v)) return false; break;
+      case 'NotIn': if (v !== undefined && r.values.includes(v)) return false; break;
+      case 'Exists': if (v === undefined) return false; break;
+      case 'DoesNotExist': if (v !== undefined) return false; break;
+      case 'Gt': if (v === undefined || !(Number(v) > Number(r.values[0]))) return false; break;
+      case 'Lt': if (v === undefined || !(Number(v) < Number(r.values[0]))) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+/** A pod affinity or anti-affinity term, with the namespaces it looks in resolved. */
+export interface AffinityTerm {
+  selector: Selector;
+  /** Namespaces the term looks in; null means every namespace (an empty namespaceSelector). */
+  namespaces: Set<string> | null;
+  topologyKey: string;
+  weight: number;
+}
+
+function parseAffinityTerms(list: unknown, namespace: string, weighted: boolean): AffinityTerm[] {
+  return arr(list).map((item) => {
+    const term = weighted ? rec(item.podAffinityTerm) : item;
+    const nsSel = term.namespaceSelector;
+    const listed = strings(term.namespaces);
+    let namespaces: Set<string> | null;
+    if (nsSel !== undefined && nsSel !== null && compileSelector(nsSel).empty) namespaces = null;
+    else namespaces = new Set(listed.length > 0 ? listed : [namespace]);
+    return { selector: compileSelector(term.labelSelector), namespaces, topologyKey: String(term.topologyKey ?? ''), weight: weighted ? Number(item.weight ?? 0) : 0 };
+  });
+}
+
+/** True when `term` (of a pod in `ownerNamespace`) selects `target`. */
+export function termMatches(term: AffinityTerm, target: PodInfo): boolean {
+  return (term.namespaces === null || term.namespaces.has(target.namespace)) && term.selector.matches(target.labels);
+}
+
+export interface SpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+  selector: Selector;
+  minDomains: number;
+  /** Honor (default): only nodes matching the pod's node affinity/selector count as domains. */
+  nodeAffinityPolicy: 'Honor' | 'Ignore';
+  /** Ignore (default): tainted nodes count too. */
+  nodeTaintsPolicy: 'Honor' | 'Ignore';
+}
+
+export interface HostPort {
+  port: number;
+  protocol: string;
+  ip: string;
+}
+
+export interface PodInfo {
+  pod: KubeObject;
+  /** `namespace/name`. */
+  key: string;
+  uid: string;
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  nodeName: string | undefined;
+  schedulerName: string;
+  priority: number;
+  preemptionPolicy: 'PreemptLowerPriority' | 'Never';
+  /** Milliseconds since the epoch the pod started (or was created), for preemption's tie-break. */
+  startTime: number;
+  /** Requests for fitting: containers summed, init containers maxed, overhead added; absent requests count as 0. */
+  requests: Resources;
+  /** CPU for scoring: an absent request counts as 100m. */
+  nonZeroMilliCpu: number;
+  /** Memory for scoring: an absent request counts as 200Mi. */
+  nonZeroMemory: number;
+  hostPorts: HostPort[];
+  tolerations: Toleration[];
+  nodeSelector: Array<[string, string]>;
+  requiredNodeTerms: NodeSelectorTerm[] | null;
+  preferredNodeTerms: Array<{ weight: number; term: NodeSelectorTerm }>;
+  requiredAffinity: AffinityTerm[];
+  requiredAntiAffinity: AffinityTerm[];
+  preferredAffinity: AffinityTerm[];
+  preferredAntiAffinity: AffinityTerm[];
+  spreadConstraints: SpreadConstraint[];
+  guaranteed: boolean;
+  /** True when the pod asked for single-NUMA placement and is Guaranteed, so it is aligned. */
+  numaAligned: boolean;
+  gpuCount: number;
+  gpuModel: string | undefined;
+  gpuLinked: boolean;
+  terminating: boolean;
+}
+
+function containerResources(c: Json): { requests: Resources; limits: Json; reqs: Json } {
+  const res = rec(c.resources);
+  const limits = rec(res.limits);
+  // Requests default to limits, as the API server's defaulting does.
+  const reqs = { ...limits, ...rec(res.requests) };
+  return { requests: Resources.fromList(reqs), limits, reqs };
+}
+
+/** Parses `pod` once for scheduling. Malformed fields read as absent rather than throwing. */
+export function podInfo(pod: KubeObject): PodInfo {
+  const spec = rec(pod.spec);
+  const status = rec(pod.status);
+  const meta = pod.metadata;
+  const namespace = meta.namespace ?? 'default';
+  const name = meta.name ?? '';
+  const annotations = meta.annotations ?? {};
+
+  const requests = new Resources();
+  let nonZeroCpu = 0;
+  let nonZeroMem = 0;
+  let guaranteed = true;
+  const hostPorts: HostPort[] = [];
+  const containers = arr(spec.containers);
+  if (containers.length === 0) guaranteed = false;
+  for (const c of containers) {
+    const { requests: r, limits, reqs } = containerResources(c);
+    requests.add(r);
+    nonZeroCpu += rec(reqs).cpu === undefined ? defaultMilliCpuRequest : r.milliCpu;
+    nonZeroMem += rec(reqs).memory === undefined ? defaultMemoryRequest : r.memory;
+    if (limits.cpu === undefined || limits.memory === undefined || String(limits.cpu) !== String(reqs.cpu) || String(limits.memory) !== String(reqs.memory)) guaranteed = false;
+    for (const p of arr(c.ports)) {
+      const hostPort = Number(p.hostPort ?? 0);
+      if (hostPort > 0) hostPorts.push({ port: hostPort, protocol: String(p.protocol ?? 'TCP'), ip: String(p.hostIP ?? '0.0.0.0') });
+    }
+  }
+  // Sidecars (restartable init containers) run beside the app; other init containers one at a time.
+  const initMax = new Resources();
+  const sidecars = new Resources();
+  for (const c of arr(spec.initContainers)) {
+    const { requests: r } = containerResources(c);
+    if (c.restartPolicy === 'Always') {
+      sidecars.add(r);
+    } else {
+      const withSidecars = r.clone();
+      withSidecars.add(sidecars);
+      initMax.max(withSidecars);
+    }
+  }
+  requests.add(sidecars);
+  nonZeroCpu += sidecars.milliCpu;
+  nonZeroMem += sidecars.memory;
+  requests.max(initMax);
+  const overhead = Resources.fromList(spec.overhead);
+  requests.add(overhead);
+  nonZeroCpu = Math.max(nonZeroCpu, initMax.milliCpu) + overhead.milliCpu;
+  nonZeroMem = Math.max(nonZeroMem, initMax.memory) + overhead.memory;
+
+  const affinity = rec(spec.affinity);
+  const nodeAff = rec(affinity.nodeAffinity);
+  const requiredNode = nodeAff.requiredDuringSchedulingIgnoredDuringExecution;
+  const podAff = rec(affinity.podAffinity);
+  const podAnti = rec(affinity.podAntiAffinity);
+
+  const priority = Number(spec.priority ?? 0);
+  const startTime = Date.parse(String(status.startTime ?? meta.creationTimestamp ?? '')) || 0;
+  const gpuCount = requests.scalar?.get(resourceGpu) ?? 0;
+  const nodeSelector = Object.entries(rec(spec.nodeSelector)).map(([k, v]) => [k, String(v)] as [string, string]);
+
+  return {
+    pod,
+    key: `${namespace}/${name}`,
+    uid: meta.uid ?? `${namespace}/${name}`,
+    namespace,
+    name,
+    labels: meta.labels ?? {},
+    nodeName: typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined,
+    schedulerName: typeof spec.schedulerName === 'string' && spec.schedulerName !== '' ? spec.schedulerName : 'default-scheduler',
+    priority: Number.isFinite(priority) ? priority : 0,
+    preemptionPolicy: spec.preemptionPolicy === 'Never' ? 'Never' : 'PreemptLowerPriority',
+    startTime,
+    requests,
+    nonZeroMilliCpu: nonZeroCpu,
+    nonZeroMemory: nonZeroMem,
+    hostPorts,
+    tolerations: arr(spec.tolerations).map((t) => ({
+      key: t.key === undefined ? undefined : String(t.key),
+      operator: t.operator === 'Exists' ? 'Exists' : 'Equal',
+      value: String(t.value ?? ''),
+      effect: t.effect ? String(t.effect) : undefined,
+    })),
+    nodeSelector,
+    requiredNodeTerms: requiredNode ? arr(rec(requiredNode).nodeSelectorTerms).map(parseTerm) : null,
+    preferredNodeTerms: arr(nodeAff.preferredDuringSchedulingIgnoredDuringExecution).map((p) => ({ weight: Number(p.weight ?? 0), term: parseTerm(rec(p.preference)) })),
+    requiredAffinity: parseAffinityTerms(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, false),
+    requiredAntiAffinity: parseAffinityTerms(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, false),
+    preferredAffinity: parseAffinityTerms(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, true),
+    preferredAntiAffinity: parseAffinityTerms(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, true),
+    spreadConstraints: arr(spec.topologySpreadConstraints).map((c) => ({
+      maxSkew: Math.max(1, Number(c.maxSkew ?? 1)),
+      topologyKey: String(c.topologyKey ?? ''),
+      whenUnsatisfiable: c.whenUnsatisfiable === 'ScheduleAnyway' ? 'ScheduleAnyway' : 'DoNotSchedule',
+      selector: compileSelector(c.labelSelector),
+      minDomains: Math.max(1, Number(c.minDomains ?? 1)),
+      nodeAffinityPolicy: c.nodeAffinityPolicy === 'Ignore' ? 'Ignore' : 'Honor',
+      nodeTaintsPolicy: c.nodeTaintsPolicy === 'Honor' ? 'Honor' : 'Ignore',
+    })),
+    guaranteed,
+    numaAligned: guaranteed && annotations[numaPolicyAnnotation] === 'single-numa-node',
+    gpuCount,
+    gpuModel: annotations[gpuModelAnnotation],
+    gpuLinked: annotations[gpuLinkedAnnotation] === 'true',
+    terminating: meta.deletionTimestamp !== undefined,
+  };
+}
+
+/** True when `pod` has any pod affinity or anti-affinity term. */
+export function hasPodAffinity(p: PodInfo): boolean {
+  return p.requiredAffinity.length > 0 || p.requiredAntiAffinity.length > 0 || p.preferredAffinity.length > 0 || p.preferredAntiAffinity.length > 0;
+}
