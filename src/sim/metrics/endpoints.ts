@@ -34,10 +34,10 @@ export interface MetricsCluster {
 export interface MetricsEndpointsOptions {
   /** The usage model to serve; a new one with `seed` when absent. */
   usage?: UsageModel;
-  /** Seed of the usage model made when `usage` is absent (default 0). */
+  /** Seed of the usage model made when `usage` is absent (default 1, as simulated clusters'). */
   seed?: number;
-  /** The cluster's clock (default: real time). */
-  clock?: Clock;
+  /** The cluster's clock, e.g. its Scheduler (default: real time). */
+  clock?: Pick<Clock, 'now'>;
   /** Stamp cAdvisor samples with the clock's time, as the kubelet does (default true). */
   timestamps?: boolean;
 }
@@ -51,7 +51,7 @@ const metricsUser = { username: 'system:nephele-metrics', groups: ['system:maste
 
 /** Registers `/metrics/cadvisor` and `/metrics/kube-state-metrics` on the cluster's API handler. Calling it again replaces them. */
 export function installMetricsEndpoints(cluster: MetricsCluster, options: MetricsEndpointsOptions = {}): MetricsEndpoints {
-  const usage = options.usage ?? new UsageModel({ seed: options.seed ?? 0 });
+  const usage = options.usage ?? new UsageModel({ seed: options.seed ?? 1 });
   const clock = options.clock ?? realClock;
   const client = new InProcessClient(cluster.registry, cluster.catalog, metricsUser);
   const list = async (ref: ResourceRef): Promise<KubeObject[]> => (await client.list(ref, undefined)).items;

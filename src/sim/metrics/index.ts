@@ -3,7 +3,7 @@ export {
   cadvisorFamilies, cfsPeriodMs, podCgroup, podCgroupLabels, qosClassOf, readContainer, renderCadvisor, runningContainers,
   type CadvisorOptions, type ContainerReading, type RunningContainer,
 } from './cadvisor.ts';
-export { containerResourceSamples, kubeStateMetricsFamilies, podOwnerSamples, renderKubeStateMetrics, resourceLabels, type KubeStateObjects } from './kube-state-metrics.ts';
+export { containerResourceSamples, kubeStateMetricsFamilies, nodeResourceSamples, podOwnerSamples, renderKubeStateMetrics, resourceLabels, type KubeStateObjects } from './kube-state-metrics.ts';
 export {
   escapeLabelValue, formatLabels, formatPrometheusText, formatValue, sanitizeLabelName, textContentType,
   type Labels, type MetricFamily, type Sample,

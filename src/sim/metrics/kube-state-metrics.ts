@@ -30,7 +30,8 @@ export function resourceLabels(resource: string): { resource: string; unit: stri
 function quantity(value: unknown): number | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
   try {
-    return parseQuantity(value);
+    // 15 significant digits drop binary noise: 3800m is 3.8 cores, as kube-state-metrics says.
+    return Number(parseQuantity(value).toPrecision(15));
   } catch {
     return undefined;
   }
@@ -69,7 +70,8 @@ function statusOf(pod: KubeObject, container: string): Record<string, unknown> |
   return array(record(pod.status).containerStatuses).find((s) => s.name === container);
 }
 
-function nodeResourceSamples(node: KubeObject, which: 'capacity' | 'allocatable'): Sample[] {
+/** `kube_node_status_capacity` (or `_allocatable`) samples of one node. */
+export function nodeResourceSamples(node: KubeObject, which: 'capacity' | 'allocatable'): Sample[] {
   const samples: Sample[] = [];
   for (const [resource, raw] of Object.entries(record(record(node.status)[which]))) {
     const value = quantity(raw);
