@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 const required = [
   { program: 'kubectl', why: 'the end-to-end suite drives the real kubectl', how: 'install kubectl (https://kubernetes.io/docs/tasks/tools/) and put it on PATH' },
   { program: 'etcd', why: 'the store conformance suite runs on a real etcd', how: 'apt-get install etcd-server (or run .ci/run, which installs it)' },
+  { program: 'prometheus', why: 'the metrics suite scrapes simulated clusters with a real Prometheus', how: 'apt-get install prometheus (or run .ci/run, which installs it)' },
+  { program: 'promtool', why: 'the metrics suite lints exposition text and backfills history with promtool', how: 'apt-get install prometheus (it ships promtool)' },
 ];
 
 function onPath(program: string): boolean {
