@@ -1,7 +1,8 @@
 /**
  * Reads the Kubernetes protobuf encoding for the kinds kubectl's imperative `create` commands
  * send that way (ConfigMap, Secret, Namespace, Service, ResourceQuota, PriorityClass,
- * Deployment, Job). kubectl's typed clients always encode
+ * Deployment, Job, PodDisruptionBudget) and for the pods/eviction and pods/binding bodies that
+ * `kubectl drain` and schedulers send (Eviction, Binding). kubectl's typed clients always encode
  * request bodies as protobuf, so without this `kubectl create configmap` could not work. There is
  * no maintained JavaScript package with the Kubernetes .proto schemas, hence this small reader;
  * other kinds answer 415 with a message pointing at `kubectl apply -f` or `create -f`, which send
@@ -153,7 +154,7 @@ const kinds: Record<string, Schema> = {
     2: ['spec', {
       1: ['ports', [{ 1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', 'intOrString'], 5: ['nodePort', 'int'] }]],
       2: ['selector', 'map'], 3: ['clusterIP', 'string'], 4: ['type', 'string'], 5: ['externalIPs', 'strings'], 7: ['sessionAffinity', 'string'],
-      11: ['externalName', 'string'],
+      10: ['externalName', 'string'], 11: ['externalTrafficPolicy', 'string'],
     }],
   },
   'apps/v1/Deployment': {
@@ -165,6 +166,13 @@ const kinds: Record<string, Schema> = {
   },
   'v1/ResourceQuota': { 2: ['spec', { 1: ['hard', 'quantityMap'], 2: ['scopes', 'strings'] }] },
   'scheduling.k8s.io/v1/PriorityClass': { 2: ['value', 'ptr'], 3: ['globalDefault', 'bool'], 4: ['description', 'string'], 5: ['preemptionPolicy', 'string'] },
+  'policy/v1/PodDisruptionBudget': {
+    2: ['spec', { 1: ['minAvailable', 'intOrString'], 2: ['selector', labelSelector], 3: ['maxUnavailable', 'intOrString'], 4: ['unhealthyPodEvictionPolicy', 'string'] }],
+  },
+  'policy/v1/Eviction': {
+    2: ['deleteOptions', { 1: ['gracePeriodSeconds', 'ptr'], 2: ['preconditions', { 1: ['uid', 'string'], 2: ['resourceVersion', 'string'] }], 4: ['propagationPolicy', 'string'], 5: ['dryRun', 'strings'] }],
+  },
+  'v1/Binding': { 2: ['target', { 1: ['kind', 'string'], 2: ['namespace', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'] }] },
   'batch/v1/Job': {
     2: ['spec', {
       1: ['parallelism', 'ptr'], 2: ['completions', 'ptr'], 3: ['activeDeadlineSeconds', 'ptr'], 4: ['selector', labelSelector],

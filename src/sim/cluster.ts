@@ -2,8 +2,9 @@
  * A simulated member cluster: a Kubernetes API endpoint of its own, running the same API machinery
  * as the hub on a memory store, with its own CA, admin token and kubeconfig in its own home, and
  * the controllers that make it behave like a real cluster: Deployments, ReplicaSets, the kubelet
- * model, node lifecycle, pods/binding and pods/eviction, all on one cluster clock that may run
- * faster than real time. Its nodes come from node pools of real instance types.
+ * model, node lifecycle, StatefulSets, DaemonSets, Jobs, ResourceQuota and LimitRange admission,
+ * pods/binding and pods/eviction, cAdvisor and kube-state-metrics endpoints, all on one cluster
+ * clock that may run faster than real time. Its nodes come from node pools of real instance types.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,15 @@ import { replicaSetController } from './controllers/replicaset.ts';
 import { deploymentController } from './controllers/deployment.ts';
 import { kubeletModel } from './kubelet.ts';
 import { defaultTolerations, nodeLifecycle, type NodeLifecycleOptions } from './node-lifecycle.ts';
-import { installPodActions } from './pod-actions.ts';
+import { bindPod, installPodActions } from './pod-actions.ts';
+import { kubeScheduler } from './kube-scheduler.ts';
+import type { SchedulerConfiguration } from '../scheduler/index.ts';
+import { statefulSetController } from './controllers/statefulset.ts';
+import { daemonSetController } from './controllers/daemonset.ts';
+import { jobController } from './controllers/job.ts';
+import { resourceQuotaController, ResourceQuotaAdmission } from './admission/resource-quota.ts';
+import { LimitRangeDefaulting, LimitRangeValidation } from './admission/limit-range.ts';
+import { installMetricsEndpoints } from './metrics/index.ts';
 import { nodesRef } from './resources.ts';
 
 export interface SimulatedClusterOptions {
@@ -42,6 +51,8 @@ export interface SimulatedClusterOptions {
   /** Cluster time from binding to Running. Default 2 s. */
   startLatencyMs?: number;
   nodeLifecycle?: NodeLifecycleOptions;
+  /** Scheduler profiles (see docs/scheduler.md); kube-scheduler's defaults when absent. */
+  schedulerConfiguration?: SchedulerConfiguration;
   /** Run the controllers (default true); false gives a bare API server. */
   controllers?: boolean;
   /** Where controller errors go; the default writes them to stderr. */
@@ -63,13 +74,31 @@ export interface SimulatedCluster extends Hub {
 }
 
 /** The controllers every simulated cluster runs, in start order. */
-export function defaultControllers(options: { usage: UsageModel; startLatencyMs?: number; nodeLifecycle?: NodeLifecycleOptions }): SimController[] {
+export function defaultControllers(options: { usage: UsageModel; bind: (namespace: string, name: string, nodeName: string) => Promise<void>; startLatencyMs?: number; nodeLifecycle?: NodeLifecycleOptions; schedulerConfiguration?: SchedulerConfiguration; seed?: number }): SimController[] {
   return [
     nodeLifecycle(options.nodeLifecycle),
+    kubeScheduler({ bind: options.bind, ...(options.schedulerConfiguration ? { configuration: options.schedulerConfiguration } : {}), random: seededRandom(options.seed ?? 1) }),
     replicaSetController,
     deploymentController,
+    statefulSetController,
+    daemonSetController,
+    jobController,
+    resourceQuotaController,
     kubeletModel({ usage: options.usage, ...(options.startLatencyMs !== undefined ? { startLatencyMs: options.startLatencyMs } : {}) }),
   ];
+}
+
+const schedulerUser = { username: 'system:kube-scheduler', groups: ['system:masters'] };
+
+/** A small seeded generator (mulberry32), so scheduling tie-breaks repeat for a seed. */
+function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 const quietLog: ControllerLog = (level, message, fields) => {
@@ -102,6 +131,10 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions): P
   try {
     installPodActions(hub.handler, hub.registry, hub.catalog);
     hub.admission.addMutating(defaultTolerations);
+    hub.admission.addMutating(new LimitRangeDefaulting(client));
+    hub.admission.addValidating(new LimitRangeValidation(client));
+    hub.admission.addValidating(new ResourceQuotaAdmission(client, { clock }));
+    installMetricsEndpoints(hub, { usage, clock });
     await registerNodes(client, options.name, pools, clock.now());
     if (options.controllers !== false) {
       const context: SimContext = {
@@ -112,7 +145,8 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions): P
         recorder: (component) => new EventRecorder({ client, component, clock, log }),
         log,
       };
-      for (const controller of defaultControllers({ usage, ...(options.startLatencyMs !== undefined ? { startLatencyMs: options.startLatencyMs } : {}), ...(options.nodeLifecycle ? { nodeLifecycle: options.nodeLifecycle } : {}) })) {
+      const bind = (namespace: string, name: string, nodeName: string) => bindPod(hub.registry, hub.catalog, namespace, name, nodeName, schedulerUser);
+      for (const controller of defaultControllers({ usage, bind, seed: options.seed ?? 1, ...(options.schedulerConfiguration ? { schedulerConfiguration: options.schedulerConfiguration } : {}), ...(options.startLatencyMs !== undefined ? { startLatencyMs: options.startLatencyMs } : {}), ...(options.nodeLifecycle ? { nodeLifecycle: options.nodeLifecycle } : {}) })) {
         await manager.add(controller(context));
       }
       await manager.start();

@@ -13,6 +13,7 @@ import { labelSelectorFromObject } from '../machinery/selectors.ts';
 import type { ApiHandler, ActionRequest } from '../apiserver/handler.ts';
 import type { ObjectRegistry } from '../apiserver/registry.ts';
 import type { TypeCatalog } from '../api/type-catalog.ts';
+import type { UserInfo } from '../apiserver/admission.ts';
 import { isPodActive, isPodReady, podNodeName, record } from './pods.ts';
 
 export function installPodActions(handler: ApiHandler, registry: ObjectRegistry, catalog: TypeCatalog): void {
@@ -35,19 +36,8 @@ export function installPodActions(handler: ApiHandler, registry: ObjectRegistry,
       if (err instanceof StatusError && err.code === 404) throw errors.badRequest(`cannot bind pod ${request.name} to node ${nodeName}: the node does not exist`);
       throw err;
     });
-    for (let attempt = 0; ; attempt++) {
-      const pod = await registry.get(pods, request.namespace, request.name);
-      const bound = podNodeName(pod);
-      if (bound) throw new StatusError('Conflict', `Operation cannot be fulfilled on pods/binding "${request.name}": pod ${request.name} is already assigned to node "${bound}"`, { name: request.name, kind: 'pods' });
-      if (pod.metadata.deletionTimestamp) throw new StatusError('Conflict', `pod ${request.name} is being deleted, cannot be assigned to a host`);
-      const updated: KubeObject = { ...pod, spec: { ...record(pod.spec), nodeName } };
-      try {
-        await registry.update(pods, request.namespace, request.name, updated, { user: request.user, dryRun: request.dryRun, fieldManager: 'nephele-scheduler' });
-        return { code: 201, body: success() };
-      } catch (err) {
-        if (!(err instanceof StatusError && err.code === 409) || attempt >= 3) throw err;
-      }
-    }
+    await bindPod(registry, catalog, request.namespace, request.name, nodeName, request.user, request.dryRun);
+    return { code: 201, body: success() };
   });
 
   handler.addAction(pods, 'eviction', async (request: ActionRequest) => {
@@ -84,6 +74,27 @@ export function installPodActions(handler: ApiHandler, registry: ObjectRegistry,
     });
     return { code: 201, body: success() };
   });
+}
+
+/**
+ * Sets a pending pod's spec.nodeName, once: the core of pods/binding, also called in process by
+ * the simulator's scheduler. A pod already bound, or being deleted, is a 409 Conflict.
+ */
+export async function bindPod(registry: ObjectRegistry, catalog: TypeCatalog, namespace: string | undefined, name: string, nodeName: string, user: UserInfo, dryRun = false): Promise<void> {
+  const pods = catalog.byResource('', 'v1', 'pods')!;
+  for (let attempt = 0; ; attempt++) {
+    const pod = await registry.get(pods, namespace, name);
+    const bound = podNodeName(pod);
+    if (bound) throw new StatusError('Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${bound}"`, { name, kind: 'pods' });
+    if (pod.metadata.deletionTimestamp) throw new StatusError('Conflict', `pod ${name} is being deleted, cannot be assigned to a host`);
+    const updated: KubeObject = { ...pod, spec: { ...record(pod.spec), nodeName } };
+    try {
+      await registry.update(pods, namespace, name, updated, { user, dryRun, fieldManager: 'nephele-scheduler' });
+      return;
+    } catch (err) {
+      if (!(err instanceof StatusError && err.code === 409) || attempt >= 3) throw err;
+    }
+  }
 }
 
 /** How many more pods a budget lets go, and how many healthy pods it wants, given the pods it covers. */
