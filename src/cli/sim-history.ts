@@ -269,14 +269,14 @@ export function registerSimHistory(program: Command): Command {
       '(as `nephele start` and `nephele sim up` write it), or --kubeconfig FILE for any running',
       'simulated cluster. The history ends now; for a cluster whose clock runs faster than real',
       'time, pass its time with --end.',
-    ].join('\n'))
+    ].join(' '))
     .requiredOption('--cluster <name>', 'the simulated cluster (its kubeconfig context)')
     .requiredOption('--days <n>', 'how many days of history, up to now', parseDays)
     .option('--home <dir>', 'the Nephele home the cluster runs under (its kubeconfig is HOME/clusters/NAME/kubeconfig)', '.nephele')
     .option('--kubeconfig <file>', 'the cluster\'s kubeconfig (overrides --home)')
     .option('--out <file>', 'file to write (default: standard output)')
     .option('--step <duration>', 'time between samples: 15s, 60s, 5m ...', parseStep, 60)
-    .option('--seed <n>', 'the usage model\'s seed: the cluster\'s (`sim up --seed`; default 1)', parseSeed, 1)
+    .option('--seed <n>', 'the cluster\'s usage-model seed (`sim up --seed S` gives sim-i the seed S+i-1; default 1)', parseSeed, 1)
     .option('--end <time>', 'last instant of the history, RFC 3339 (default: now)', parseTime)
     .action(async (flags: SimHistoryFlags) => {
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(flags.cluster)) throw new InvalidArgumentError(`--cluster ${JSON.stringify(flags.cluster)} is not a cluster name (a DNS label)`);
