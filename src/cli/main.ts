@@ -97,7 +97,7 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
   stopOnSignal(async () => {
     await members?.stop();
     await hub.stop();
-  });
+  }, 'the hub');
 }
 
 function fail(message: string): never {

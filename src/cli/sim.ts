@@ -59,17 +59,17 @@ export function registerSimUp(program: Command, fail: (message: string) => never
       console.log(`${fleet.clusters.length} simulated cluster(s), ${opts.nodes} ${opts.nodeType} node(s) each, clock at ${opts.speed}x:`);
       for (const c of fleet.clusters) console.log(`  ${c.name}  ${c.url}  kubectl --kubeconfig ${c.kubeconfigPath} get nodes`);
       console.log('Press Ctrl+C to stop.');
-      stopOnSignal(() => fleet.stop());
+      stopOnSignal(() => fleet.stop(), 'the simulated clusters');
     });
 }
 
 /** Stops on the first SIGINT or SIGTERM, exiting 0 (or 1 when stopping fails or takes over 10 s). */
-export function stopOnSignal(stop: () => Promise<void>): void {
+export function stopOnSignal(stop: () => Promise<void>, what: string): void {
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping`);
+    console.log(`\n${signal}: stopping ${what}`);
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     stop().then(() => process.exit(0), (err: unknown) => {

@@ -24,6 +24,7 @@ import { kubeletModel } from './kubelet.ts';
 import { defaultTolerations, nodeLifecycle, type NodeLifecycleOptions } from './node-lifecycle.ts';
 import { bindPod, installPodActions } from './pod-actions.ts';
 import { kubeScheduler } from './kube-scheduler.ts';
+import { nodeAutoscaler, type AutoscalerOptions } from './autoscaler.ts';
 import type { SchedulerConfiguration } from '../scheduler/index.ts';
 import { statefulSetController } from './controllers/statefulset.ts';
 import { daemonSetController } from './controllers/daemonset.ts';
@@ -51,6 +52,8 @@ export interface SimulatedClusterOptions {
   /** Cluster time from binding to Running. Default 2 s. */
   startLatencyMs?: number;
   nodeLifecycle?: NodeLifecycleOptions;
+  /** Tuning of the node autoscaler, which runs when some pool has min < max. */
+  autoscaler?: Omit<AutoscalerOptions, 'cluster' | 'pools'>;
   /** Scheduler profiles (see docs/scheduler.md); kube-scheduler's defaults when absent. */
   schedulerConfiguration?: SchedulerConfiguration;
   /** Run the controllers (default true); false gives a bare API server. */
@@ -149,6 +152,7 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions): P
       for (const controller of defaultControllers({ usage, bind, seed: options.seed ?? 1, ...(options.schedulerConfiguration ? { schedulerConfiguration: options.schedulerConfiguration } : {}), ...(options.startLatencyMs !== undefined ? { startLatencyMs: options.startLatencyMs } : {}), ...(options.nodeLifecycle ? { nodeLifecycle: options.nodeLifecycle } : {}) })) {
         await manager.add(controller(context));
       }
+      if (pools.some((p) => p.min < p.max)) await manager.add(nodeAutoscaler({ ...options.autoscaler, cluster: options.name, pools })(context));
       await manager.start();
     }
   } catch (err) {

@@ -51,7 +51,7 @@ test('every kind and its list carry a group-version-kind', () => {
   assert.deepEqual(schemas[`${core}.Event`]?.['x-kubernetes-group-version-kind'], [{ group: '', kind: 'Event', version: 'v1' }]);
   assert.deepEqual(schemas[`${meta}.Status`]?.['x-kubernetes-group-version-kind'], [{ group: '', kind: 'Status', version: 'v1' }]);
   const deleteOptionGroups = schemas[`${meta}.DeleteOptions`]?.['x-kubernetes-group-version-kind'].map((g: { group: string }) => g.group);
-  assert.deepEqual(deleteOptionGroups, ['', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'apps', 'batch', 'coordination.k8s.io', 'scheduling.k8s.io']);
+  assert.deepEqual(deleteOptionGroups, ['', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'apps', 'batch', 'coordination.k8s.io', 'policy', 'scheduling.k8s.io']);
 });
 
 test('PodSpec.containers merges by name, as the Go types declare', () => {

@@ -168,7 +168,8 @@ test('every supported kind accepts a minimal valid object', () => {
 });
 
 test('supported kinds are listed, and others are refused', () => {
-  assert.equal(supportedBuiltinKinds.length, 19);
+  assert.equal(supportedBuiltinKinds.length, 20);
+  assert.ok(supportedBuiltinKinds.some((k) => k.apiVersion === 'policy/v1' && k.kind === 'PodDisruptionBudget'));
   assert.ok(supportedBuiltinKinds.some((k) => k.apiVersion === 'coordination.k8s.io/v1' && k.kind === 'Lease'));
   assert.ok(supportedBuiltinKinds.some((k) => k.apiVersion === 'admissionregistration.k8s.io/v1' && k.kind === 'MutatingWebhookConfiguration'));
   assert.ok(isBuiltinKind('v1', 'Secret'));
