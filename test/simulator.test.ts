@@ -112,6 +112,22 @@ describe('a simulated cluster, through kubectl', () => {
     await waitFor('the evicted pod gone', async () => !(await podsOf('app=guarded')).some((p) => p.metadata.name === first!.metadata.name));
   });
 
+  it('drains a node with kubectl drain: cordoned, its pods evicted and running elsewhere', async () => {
+    await ok(['create', 'deployment', 'drained', '--image=d:1', '--replicas=2']);
+    await ok(['rollout', 'status', 'deployment/drained', '--timeout=60s']);
+    const node = (await podsOf('app=drained'))[0]!.spec.nodeName!;
+    const out = await ok(['drain', node, '--ignore-daemonsets', '--timeout=60s']);
+    assert.match(out, new RegExp(`node/${node} (cordoned|already cordoned)`));
+    assert.match(out, /evicting pod default\/drained-/);
+    assert.match(out, new RegExp(`node/${node} drained`));
+    assert.match(await ok(['get', 'node', node]), /SchedulingDisabled/);
+    await waitFor('the drained pods running elsewhere', async () => {
+      const pods = await podsOf('app=drained');
+      return pods.length === 2 && pods.every((p) => p.status.phase === 'Running' && p.spec.nodeName !== node);
+    }, { timeoutMs: 30_000 });
+    await ok(['uncordon', node]);
+  });
+
   it('lets @kubernetes/client-node watch pods move through their phases', async () => {
     const config = new KubeConfig();
     config.loadFromFile(cluster.kubeconfigPath);
