@@ -71,6 +71,12 @@ const checkingHandle: FrameworkHandle = {
   runFilters: () => {
     throw new Error('not while checking');
   },
+  runFiltersWithNominatedPods: () => {
+    throw new Error('not while checking');
+  },
+  withPodsChanged: () => {
+    throw new Error('not while checking');
+  },
   runPreFilterAddPod: () => {},
   runPreFilterRemovePod: () => {},
   disruptionBudgets: () => [],

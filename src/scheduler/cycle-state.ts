@@ -12,6 +12,8 @@ export class CycleState {
   #data = new Map<string, unknown>();
   /** Filter plugins whose PreFilter returned Skip in this cycle. */
   skipFilter = new Set<string>();
+  /** Internal: the Filter plugins left after PreFilter's skips, set by the framework. */
+  filters: unknown[] | undefined;
   /** Score plugins whose PreScore returned Skip in this cycle. */
   skipScore = new Set<string>();
 
@@ -36,6 +38,7 @@ export class CycleState {
     }
     copy.skipFilter = new Set(this.skipFilter);
     copy.skipScore = new Set(this.skipScore);
+    copy.filters = this.filters;
     return copy;
   }
 }

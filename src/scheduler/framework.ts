@@ -8,7 +8,7 @@
 import type { Snapshot } from './cache.ts';
 import type { ProfileConfiguration } from './config.ts';
 import { CycleState } from './cycle-state.ts';
-import type { AnyPlugin, Binder, BindPlugin, DisruptionBudget, FilterPlugin, FrameworkHandle, PluginFactory, PostFilterPlugin, PostFilterResult, PreFilterPlugin, PreScorePlugin, ReservePlugin, ScorePlugin } from './interfaces.ts';
+import { NodeStatuses, type AnyPlugin, type Binder, type BindPlugin, type DisruptionBudget, type FilterPlugin, type FrameworkHandle, type PluginFactory, type PostFilterPlugin, type PostFilterResult, type PreFilterPlugin, type PreScorePlugin, type ReservePlugin, type ScorePlugin } from './interfaces.ts';
 import type { NodeInfo } from './node-info.ts';
 import type { PodInfo } from './pod-info.ts';
 import { inTreeRegistry } from './plugins/registry.ts';
@@ -35,7 +35,7 @@ export interface ScheduleResult {
   evaluatedNodes: number;
   feasibleNodes: number;
   /** Rejected nodes' statuses, by node name (only when the pod did not fit). */
-  statuses?: ReadonlyMap<string, Status>;
+  statuses?: NodeStatuses;
   /** What PostFilter (preemption) found, when it ran. */
   postFilter?: PostFilterResult;
   /** Plugins that rejected the pod on some node. */
@@ -50,7 +50,7 @@ export interface FrameworkOptions {
   percentageOfNodesToScore?: number;
   disruptionBudgets?: () => readonly DisruptionBudget[];
   /** Pods nominated to a node by preemption, which lower-or-equal priority pods must leave room for. */
-  nominatedPods?: (nodeName: string) => readonly PodInfo[] | undefined;
+  nominatedPods?: ReadonlyMap<string, readonly PodInfo[]>;
   random?: () => number;
   registry?: Readonly<Record<string, PluginFactory>>;
 }
@@ -64,6 +64,7 @@ export class Framework implements FrameworkHandle {
   readonly percentage: number;
   #preFilter: PreFilterPlugin[];
   #filter: FilterPlugin[];
+  #preFilterWithExtensions: PreFilterPlugin[];
   #postFilter: PostFilterPlugin[];
   #preScore: PreScorePlugin[];
   #score: ScorePlugin[];
@@ -71,10 +72,9 @@ export class Framework implements FrameworkHandle {
   #reserve: ReservePlugin[];
   #bind: BindPlugin[];
   #budgets: () => readonly DisruptionBudget[];
-  #nominated: ((nodeName: string) => readonly PodInfo[] | undefined) | undefined;
+  #nominated: ReadonlyMap<string, readonly PodInfo[]> | undefined;
   #nextStart = 0;
   #feasible: NodeInfo[] = [];
-  #activeFilters: FilterPlugin[] = [];
   #scoreBuffers: Float64Array[];
   #total = new Float64Array(0);
 
@@ -100,6 +100,7 @@ export class Framework implements FrameworkHandle {
     const at = <T>(point: keyof ProfileConfiguration['points']) => profile.points[point].map(get) as T[];
     this.#preFilter = at<PreFilterPlugin>('preFilter');
     this.#filter = at<FilterPlugin>('filter');
+    this.#preFilterWithExtensions = this.#preFilter.filter((p) => p.addPod || p.removePod);
     this.#postFilter = at<PostFilterPlugin>('postFilter');
     this.#preScore = at<PreScorePlugin>('preScore');
     this.#score = at<ScorePlugin>('score');
@@ -119,9 +120,9 @@ export class Framework implements FrameworkHandle {
 
   /** Runs the enabled filters not skipped in `state`; the first rejection wins. */
   runFilters(state: CycleState, pod: PodInfo, node: NodeInfo): Status {
-    const skip = state.skipFilter;
-    for (const f of this.#filter) {
-      if (skip.size > 0 && skip.has(f.name)) continue;
+    const filters = (state.filters as FilterPlugin[] | undefined) ?? this.#filter.filter((f) => !state.skipFilter.has(f.name));
+    for (let i = 0; i < filters.length; i++) {
+      const f = filters[i]!;
       const s = f.filter(state, pod, node);
       if (s.code !== 'Success') {
         if (s.plugin === undefined && !Object.isFrozen(s)) s.plugin = f.name;
@@ -132,36 +133,71 @@ export class Framework implements FrameworkHandle {
   }
 
   runPreFilterAddPod(state: CycleState, pod: PodInfo, added: PodInfo, node: NodeInfo): void {
-    for (const p of this.#preFilter) if (p.addPod && !state.skipFilter.has(p.name)) p.addPod(state, pod, added, node);
+    for (const p of this.#preFilterWithExtensions) if (p.addPod && !state.skipFilter.has(p.name)) p.addPod(state, pod, added, node);
   }
 
   runPreFilterRemovePod(state: CycleState, pod: PodInfo, removed: PodInfo, node: NodeInfo): void {
-    for (const p of this.#preFilter) if (p.removePod && !state.skipFilter.has(p.name)) p.removePod(state, pod, removed, node);
+    for (const p of this.#preFilterWithExtensions) if (p.removePod && !state.skipFilter.has(p.name)) p.removePod(state, pod, removed, node);
   }
 
-  /** Filters with the pods nominated to `node` (of at least the pod's priority) counted as if placed. */
-  #filterNode(state: CycleState, pod: PodInfo, node: NodeInfo, filters: FilterPlugin[]): Status {
-    const nominated = this.#nominated?.(node.name);
-    if (nominated && nominated.length > 0) {
-      const others = nominated.filter((p) => p.key !== pod.key && p.priority >= pod.priority);
-      if (others.length > 0) {
-        const copy = node.clone();
-        const s = state.clone();
-        for (const p of others) {
-          copy.addPod(p);
-          this.runPreFilterAddPod(s, pod, p, copy);
-        }
-        const withNominated = this.runFilters(s, pod, copy);
-        if (!withNominated.isSuccess()) return withNominated;
+  /**
+   * Runs `fn` as if `added` were on `node` and `removed` gone from it, with PreFilter data updated
+   * to match, then puts everything back. Plain nodes are changed in place and restored (no copy);
+   * nodes with NUMA or GPU pinning are copied, since re-adding a pod could pin it elsewhere.
+   */
+  withPodsChanged<T>(state: CycleState, pod: PodInfo, node: NodeInfo, added: readonly PodInfo[], removed: readonly PodInfo[], fn: (state: CycleState, node: NodeInfo) => T): T {
+    const needsState = this.#hasPreFilterExtensions(state);
+    const s = needsState ? state.clone() : state;
+    const target = node.numa || node.gpu ? node.clone() : node;
+    for (const p of removed) {
+      target.removePod(p);
+      if (needsState) this.runPreFilterRemovePod(s, pod, p, target);
+    }
+    for (const p of added) {
+      target.addPod(p);
+      if (needsState) this.runPreFilterAddPod(s, pod, p, target);
+    }
+    try {
+      return fn(s, target);
+    } finally {
+      if (target === node) {
+        for (const p of added) node.removePod(p);
+        // fn may have put some removed pods back; add only the ones still missing.
+        for (const p of removed) if (node.pods.lastIndexOf(p) < 0) node.addPod(p);
       }
     }
-    for (let j = 0; j < filters.length; j++) {
-      const f = filters[j]!;
-      const s = f.filter(state, pod, node);
-      if (s.code !== 'Success') {
-        if (s.plugin === undefined && !Object.isFrozen(s)) s.plugin = f.name;
-        return s;
+  }
+
+  #hasPreFilterExtensions(state: CycleState): boolean {
+    for (const p of this.#preFilterWithExtensions) if (!state.skipFilter.has(p.name)) return true;
+    return false;
+  }
+
+  /** Runs the filters, first with the pods nominated to `node` (of at least the pod's priority) counted as if placed. */
+  runFiltersWithNominatedPods(state: CycleState, pod: PodInfo, node: NodeInfo): Status {
+    return this.#filterNode(state, pod, node, undefined);
+  }
+
+  #filterNode(state: CycleState, pod: PodInfo, node: NodeInfo, filters: FilterPlugin[] | undefined): Status {
+    // Without the nominated pods first: most rejections show there, and cost no copy.
+    if (!filters) {
+      const s = this.runFilters(state, pod, node);
+      if (s.code !== 'Success') return s;
+    } else {
+      for (let j = 0; j < filters.length; j++) {
+        const f = filters[j]!;
+        const s = f.filter(state, pod, node);
+        if (s.code !== 'Success') {
+          if (s.plugin === undefined && !Object.isFrozen(s)) s.plugin = f.name;
+          return s;
+        }
       }
+    }
+    const nominated = this.#nominated && this.#nominated.size > 0 ? this.#nominated.get(node.name) : undefined;
+    if (nominated && nominated.length > 0) {
+      let others: PodInfo[] | undefined;
+      for (const p of nominated) if (p.key !== pod.key && p.priority >= pod.priority) (others ??= []).push(p);
+      if (others) return this.withPodsChanged(state, pod, node, others, [], (s, n) => this.runFilters(s, pod, n));
     }
     return Status.success;
   }
@@ -184,9 +220,9 @@ export class Framework implements FrameworkHandle {
         return { status: s, evaluatedNodes: 0, feasibleNodes: 0, state, rejectedBy: new Set([p.name]) };
       }
     }
-    const filters = this.#activeFilters;
-    filters.length = 0;
+    const filters: FilterPlugin[] = [];
     for (const f of this.#filter) if (!state.skipFilter.has(f.name)) filters.push(f);
+    state.filters = filters;
 
     if (nominatedNodeName) {
       const node = this.snapshot.get(nominatedNodeName);
@@ -198,7 +234,7 @@ export class Framework implements FrameworkHandle {
     const want = numFeasibleNodesToFind(this.percentage, n);
     const feasible = this.#feasible;
     feasible.length = 0;
-    let statuses: Map<string, Status> | undefined;
+    let statuses: NodeStatuses | undefined;
     let processed = 0;
     const start = this.#nextStart % n;
     for (let i = 0; i < n; i++) {
@@ -211,16 +247,19 @@ export class Framework implements FrameworkHandle {
         feasible.push(node);
         if (feasible.length >= want) break;
       } else {
-        (statuses ??= new Map()).set(node.name, s);
+        (statuses ??= new NodeStatuses()).add(node, s);
       }
     }
     this.#nextStart = (start + processed) % n;
 
     if (feasible.length === 0) {
-      const rejected = statuses ?? new Map<string, Status>();
+      const rejected = statuses ?? new NodeStatuses();
       const rejectedBy = new Set<string>();
-      for (const s of rejected.values()) if (s.plugin) rejectedBy.add(s.plugin);
-      const anyError = [...rejected.values()].find((s) => s.code === 'Error');
+      let anyError: Status | undefined;
+      for (const s of rejected.statuses) {
+        if (s.plugin) rejectedBy.add(s.plugin);
+        if (s.code === 'Error') anyError ??= s;
+      }
       if (anyError) return { status: anyError, evaluatedNodes: processed, feasibleNodes: 0, statuses: rejected, state, rejectedBy };
       let postFilter: PostFilterResult | undefined;
       for (const p of this.#postFilter) {
@@ -308,9 +347,9 @@ export class Framework implements FrameworkHandle {
 }
 
 /** kube-scheduler's event message: `0/3 nodes are available: 2 Insufficient cpu, 1 node(s) had untolerated taint {a: b}.` */
-export function diagnose(total: number, statuses: ReadonlyMap<string, Status>, postFilter?: PostFilterResult): string {
+export function diagnose(total: number, statuses: NodeStatuses, postFilter?: PostFilterResult): string {
   const counts = new Map<string, number>();
-  for (const s of statuses.values()) for (const r of s.reasons.length ? s.reasons : [s.code]) counts.set(r, (counts.get(r) ?? 0) + 1);
+  for (const s of statuses.statuses) for (const r of s.reasons.length ? s.reasons : [s.code]) counts.set(r, (counts.get(r) ?? 0) + 1);
   const parts = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, c]) => `${c} ${r}`);
   let message = `0/${total} nodes are available${parts.length ? `: ${parts.join(', ')}` : ''}.`;
   if (postFilter) {

@@ -9,7 +9,7 @@ import type { Snapshot } from './cache.ts';
 import type { CycleState } from './cycle-state.ts';
 import type { NodeInfo } from './node-info.ts';
 import type { PodInfo } from './pod-info.ts';
-import type { Status } from './status.ts';
+import { Status } from './status.ts';
 
 /** The highest score a Score plugin gives, after NormalizeScore. */
 export const maxNodeScore = 100;
@@ -38,9 +38,44 @@ export interface PostFilterResult {
   victims?: PodInfo[];
 }
 
+/**
+ * The nodes a cycle rejected, each with its status, in the order filtered. Kept as two arrays
+ * (a Map of thousands of entries per failed cycle costs more than the filtering); `get` builds
+ * an index on first use.
+ */
+export class NodeStatuses {
+  readonly nodes: NodeInfo[] = [];
+  readonly statuses: Status[] = [];
+  #index: Map<string, number> | undefined;
+
+  add(node: NodeInfo, status: Status): void {
+    this.nodes.push(node);
+    this.statuses.push(status);
+    this.#index = undefined;
+  }
+
+  get size(): number {
+    return this.nodes.length;
+  }
+
+  /** The status a node was rejected with, or undefined when it was not. */
+  get(nodeName: string): Status | undefined {
+    if (!this.#index) {
+      this.#index = new Map();
+      for (let i = 0; i < this.nodes.length; i++) this.#index.set(this.nodes[i]!.name, i);
+    }
+    const i = this.#index.get(nodeName);
+    return i === undefined ? undefined : this.statuses[i];
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, Status]> {
+    for (let i = 0; i < this.nodes.length; i++) yield [this.nodes[i]!.name, this.statuses[i]!];
+  }
+}
+
 export interface PostFilterPlugin extends Plugin {
-  /** Runs when no node passed Filter; `statuses` holds every rejected node's status by name. */
-  postFilter(state: CycleState, pod: PodInfo, statuses: ReadonlyMap<string, Status>): PostFilterResult;
+  /** Runs when no node passed Filter; `statuses` holds every rejected node with its status. */
+  postFilter(state: CycleState, pod: PodInfo, statuses: NodeStatuses): PostFilterResult;
 }
 
 export interface PreScorePlugin extends Plugin {
@@ -94,6 +129,14 @@ export interface FrameworkHandle {
   readonly snapshot: Snapshot;
   /** Runs every enabled Filter plugin for `pod` on `node` (skipping those PreFilter skipped). */
   runFilters(state: CycleState, pod: PodInfo, node: NodeInfo): Status;
+  /** Like runFilters, but first as if the pods nominated to `node` with at least the pod's priority were placed. */
+  runFiltersWithNominatedPods(state: CycleState, pod: PodInfo, node: NodeInfo): Status;
+  /**
+   * Calls `fn` with `node` changed as if `added` were placed and `removed` gone (and the cycle
+   * state updated to match), then restores the node's pods. `fn` may add back pods of `removed`
+   * (and remove them again); it must not keep the node or state.
+   */
+  withPodsChanged<T>(state: CycleState, pod: PodInfo, node: NodeInfo, added: readonly PodInfo[], removed: readonly PodInfo[], fn: (state: CycleState, node: NodeInfo) => T): T;
   /** Runs the PreFilter plugins' addPod/removePod extensions. */
   runPreFilterAddPod(state: CycleState, pod: PodInfo, added: PodInfo, node: NodeInfo): void;
   runPreFilterRemovePod(state: CycleState, pod: PodInfo, removed: PodInfo, node: NodeInfo): void;

@@ -6,13 +6,19 @@
  */
 import type { KubeObject } from '../machinery/object.ts';
 import { gpuIndicesAnnotation, gpuProductLabel, gpuTopologyAnnotation, numaTopologyAnnotation } from './annotations.ts';
-import { hasPodAffinity, type PodInfo, type Taint } from './pod-info.ts';
+import type { PodInfo, Taint } from './pod-info.ts';
 import { resourceGpu, Resources } from './resources.ts';
 import { quantityOr } from '../sim/quantity.ts';
 
 type Json = Record<string, unknown>;
 function rec(v: unknown): Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
+}
+
+/** Removes `list[i]` keeping order, without the array splice allocates. */
+function removeAt<T>(list: T[], i: number): void {
+  for (let j = i + 1; j < list.length; j++) list[j - 1] = list[j]!;
+  list.length--;
 }
 
 /** One NUMA node's capacity and what aligned pods hold of it. */
@@ -268,8 +274,10 @@ export class NodeInfo {
 
   addPod(p: PodInfo): void {
     this.pods.push(p);
-    if (hasPodAffinity(p)) this.podsWithAffinity.push(p);
-    if (p.requiredAntiAffinity.length > 0) this.podsWithRequiredAntiAffinity.push(p);
+    if (p.hasAffinity) {
+      this.podsWithAffinity.push(p);
+      if (p.requiredAntiAffinity.length > 0) this.podsWithRequiredAntiAffinity.push(p);
+    }
     this.requested.add(p.requests);
     this.nonZeroMilliCpu += p.nonZeroMilliCpu;
     this.nonZeroMemory += p.nonZeroMemory;
@@ -288,14 +296,27 @@ export class NodeInfo {
 
   /** Removes the pod with `p.key`; false when it is not on this node. */
   removePod(p: PodInfo): boolean {
-    const i = this.pods.findIndex((x) => x.key === p.key);
-    if (i < 0) return false;
+    let i = this.pods.lastIndexOf(p);
+    if (i < 0) {
+      const key = p.key;
+      for (let j = 0; j < this.pods.length; j++) {
+        if (this.pods[j]!.key === key) {
+          i = j;
+          break;
+        }
+      }
+      if (i < 0) return false;
+    }
     const held = this.pods[i]!;
-    this.pods.splice(i, 1);
-    const a = this.podsWithAffinity.indexOf(held);
-    if (a >= 0) this.podsWithAffinity.splice(a, 1);
-    const r = this.podsWithRequiredAntiAffinity.indexOf(held);
-    if (r >= 0) this.podsWithRequiredAntiAffinity.splice(r, 1);
+    removeAt(this.pods, i);
+    if (this.podsWithAffinity.length > 0) {
+      const a = this.podsWithAffinity.indexOf(held);
+      if (a >= 0) removeAt(this.podsWithAffinity, a);
+    }
+    if (this.podsWithRequiredAntiAffinity.length > 0) {
+      const r = this.podsWithRequiredAntiAffinity.indexOf(held);
+      if (r >= 0) removeAt(this.podsWithRequiredAntiAffinity, r);
+    }
     this.requested.add(held.requests, -1);
     this.nonZeroMilliCpu -= held.nonZeroMilliCpu;
     this.nonZeroMemory -= held.nonZeroMemory;

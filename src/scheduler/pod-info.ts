@@ -201,6 +201,8 @@ export interface PodInfo {
   gpuModel: string | undefined;
   gpuLinked: boolean;
   terminating: boolean;
+  /** True when the pod has any pod affinity or anti-affinity term. */
+  hasAffinity: boolean;
 }
 
 function containerResources(c: Json): { requests: Resources; limits: Json; reqs: Json } {
@@ -271,7 +273,7 @@ export function podInfo(pod: KubeObject): PodInfo {
   const gpuCount = requests.scalar?.get(resourceGpu) ?? 0;
   const nodeSelector = Object.entries(rec(spec.nodeSelector)).map(([k, v]) => [k, String(v)] as [string, string]);
 
-  return {
+  const info: PodInfo = {
     pod,
     key: `${namespace}/${name}`,
     uid: meta.uid ?? `${namespace}/${name}`,
@@ -315,10 +317,13 @@ export function podInfo(pod: KubeObject): PodInfo {
     gpuModel: annotations[gpuModelAnnotation],
     gpuLinked: annotations[gpuLinkedAnnotation] === 'true',
     terminating: meta.deletionTimestamp !== undefined,
+    hasAffinity: false,
   };
+  info.hasAffinity = info.requiredAffinity.length > 0 || info.requiredAntiAffinity.length > 0 || info.preferredAffinity.length > 0 || info.preferredAntiAffinity.length > 0;
+  return info;
 }
 
 /** True when `pod` has any pod affinity or anti-affinity term. */
 export function hasPodAffinity(p: PodInfo): boolean {
-  return p.requiredAffinity.length > 0 || p.requiredAntiAffinity.length > 0 || p.preferredAffinity.length > 0 || p.preferredAntiAffinity.length > 0;
+  return p.hasAffinity;
 }

@@ -53,7 +53,7 @@ export class Resources {
     this.milliCpu += sign * other.milliCpu;
     this.memory += sign * other.memory;
     this.ephemeralStorage += sign * other.ephemeralStorage;
-    if (other.scalar) {
+    if (other.scalar !== null) {
       if (!this.scalar) this.scalar = new Map();
       for (const [k, v] of other.scalar) this.scalar.set(k, (this.scalar.get(k) ?? 0) + sign * v);
     }

@@ -78,7 +78,7 @@ export class Scheduler {
         binder: this.binder,
         percentageOfNodesToScore: this.configuration.percentageOfNodesToScore,
         disruptionBudgets: () => this.#budgetList,
-        nominatedPods: (node) => this.#nominated.get(node),
+        nominatedPods: this.#nominated,
         ...(options.random ? { random: options.random } : {}),
         ...(options.registry ? { registry: options.registry } : {}),
       }));

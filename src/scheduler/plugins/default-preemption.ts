@@ -59,49 +59,47 @@ export function selectVictimsOnNode(
   const lower: PodInfo[] = [];
   for (const p of node.pods) if (p.priority < pod.priority) lower.push(p);
   if (lower.length === 0) return undefined;
-  const copy = node.clone();
-  const s = state.clone();
-  for (const v of lower) {
-    copy.removePod(v);
-    handle.runPreFilterRemovePod(s, pod, v, copy);
-  }
-  if (!handle.runFilters(s, pod, copy).isSuccess()) return undefined;
-  lower.sort(moreImportant);
+  // withPodsChanged restores the node to its pods before the dry run, whatever the reprieves left.
+  return handle.withPodsChanged(state, pod, node, [], lower, (s, n) => {
+    if (!handle.runFiltersWithNominatedPods(s, pod, n).isSuccess()) return undefined;
+    lower.sort(moreImportant);
 
-  const violating: PodInfo[] = [];
-  const safe: PodInfo[] = [];
-  if (budgets.length === 0) {
-    safe.push(...lower);
-  } else {
-    const left = new Map(allowed);
-    for (const p of lower) {
-      let violates = false;
-      for (const b of budgets) {
-        if (!b.matches(p)) continue;
-        const n = left.get(b.key)! - 1;
-        left.set(b.key, n);
-        if (n < 0) violates = true;
+    const violating: PodInfo[] = [];
+    const safe: PodInfo[] = [];
+    if (budgets.length === 0) {
+      safe.push(...lower);
+    } else {
+      const left = new Map(allowed);
+      for (const p of lower) {
+        let violates = false;
+        for (const b of budgets) {
+          if (!b.matches(p)) continue;
+          const count = left.get(b.key)! - 1;
+          left.set(b.key, count);
+          if (count < 0) violates = true;
+        }
+        (violates ? violating : safe).push(p);
       }
-      (violates ? violating : safe).push(p);
     }
-  }
 
-  const victims: PodInfo[] = [];
-  let pdbViolations = 0;
-  const reprieve = (p: PodInfo): boolean => {
-    copy.addPod(p);
-    handle.runPreFilterAddPod(s, pod, p, copy);
-    if (handle.runFilters(s, pod, copy).isSuccess()) return true;
-    copy.removePod(p);
-    handle.runPreFilterRemovePod(s, pod, p, copy);
-    victims.push(p);
-    return false;
-  };
-  for (const p of violating) if (!reprieve(p)) pdbViolations++;
-  for (const p of safe) reprieve(p);
-  if (victims.length === 0) return undefined;
-  victims.sort(moreImportant);
-  return { node, victims, pdbViolations };
+    // Put pods back, the more important first, as long as the pod still fits.
+    const victims: PodInfo[] = [];
+    let pdbViolations = 0;
+    const reprieve = (p: PodInfo): boolean => {
+      n.addPod(p);
+      handle.runPreFilterAddPod(s, pod, p, n);
+      if (handle.runFiltersWithNominatedPods(s, pod, n).isSuccess()) return true;
+      n.removePod(p);
+      handle.runPreFilterRemovePod(s, pod, p, n);
+      victims.push(p);
+      return false;
+    };
+    for (const p of violating) if (!reprieve(p)) pdbViolations++;
+    for (const p of safe) reprieve(p);
+    if (victims.length === 0) return undefined;
+    victims.sort(moreImportant);
+    return { node, victims, pdbViolations };
+  });
 }
 
 export function defaultPreemption(rawArgs: Record<string, unknown> = {}, handle?: FrameworkHandle): PostFilterPlugin {
@@ -117,7 +115,7 @@ export function defaultPreemption(rawArgs: Record<string, unknown> = {}, handle?
       if (pod.preemptionPolicy === 'Never') return { status: Status.unresolvable('not eligible for preemption: preemptionPolicy is Never') };
       const nodes = handle.snapshot.nodes;
       const potential: NodeInfo[] = [];
-      for (const n of nodes) if (statuses.get(n.name)?.code === 'Unschedulable') potential.push(n);
+      for (let i = 0; i < statuses.nodes.length; i++) if (statuses.statuses[i]!.code === 'Unschedulable') potential.push(statuses.nodes[i]!);
       if (potential.length === 0) return { status: Status.unresolvable('preemption: no node where removing pods would help') };
       const budgets = handle.disruptionBudgets();
       const allowed = disruptionsAllowed(budgets, budgets.length > 0 ? handle.snapshot.pods() : []);

@@ -84,34 +84,58 @@ function shapeScore(shape: Array<{ utilization: number; score: number }>, utiliz
   return shape[shape.length - 1]!.score * 10;
 }
 
-/** Why `pod` does not fit `node` by resources, or undefined when it does; `unresolvable` when even an empty node is too small. */
+const tooManyPods = 1;
+const noCpu = 2;
+const noMemory = 4;
+const noEphemeral = 8;
+const unresolvableBit = 16;
+
+/**
+ * Why `pod` does not fit `node` by resources, or undefined when it does; `unresolvable` when
+ * even an empty node is too small.
+ */
 export function insufficientResources(pod: PodInfo, node: NodeInfo, ignored?: Set<string>): { reasons: string[]; unresolvable: boolean } | undefined {
+  const mask = fixedMask(pod, node);
+  const scalar = scalarShortfalls(pod, node, ignored);
+  if (mask === 0 && !scalar) return undefined;
+  return { reasons: [...maskReasons(mask), ...(scalar?.reasons ?? [])], unresolvable: (mask & unresolvableBit) !== 0 || scalar?.unresolvable === true };
+}
+
+function maskReasons(mask: number): string[] {
+  const reasons: string[] = [];
+  if (mask & tooManyPods) reasons.push('Too many pods');
+  if (mask & noCpu) reasons.push('Insufficient cpu');
+  if (mask & noMemory) reasons.push('Insufficient memory');
+  if (mask & noEphemeral) reasons.push('Insufficient ephemeral-storage');
+  return reasons;
+}
+
+/** The shortfalls in pods, cpu, memory and ephemeral storage as bits (allocation-free). */
+function fixedMask(pod: PodInfo, node: NodeInfo): number {
+  const a = node.allocatable;
+  const r = node.requested;
+  const q = pod.requests;
+  let mask = 0;
+  if (node.pods.length + 1 > a.pods) mask |= tooManyPods;
+  if (q.milliCpu > 0 && q.milliCpu > a.milliCpu - r.milliCpu) mask |= q.milliCpu > a.milliCpu ? noCpu | unresolvableBit : noCpu;
+  if (q.memory > 0 && q.memory > a.memory - r.memory) mask |= q.memory > a.memory ? noMemory | unresolvableBit : noMemory;
+  if (q.ephemeralStorage > 0 && q.ephemeralStorage > a.ephemeralStorage - r.ephemeralStorage) mask |= q.ephemeralStorage > a.ephemeralStorage ? noEphemeral | unresolvableBit : noEphemeral;
+  return mask;
+}
+
+function scalarShortfalls(pod: PodInfo, node: NodeInfo, ignored?: Set<string>): { reasons: string[]; unresolvable: boolean } | undefined {
+  const q = pod.requests;
+  if (!q.scalar) return undefined;
   let reasons: string[] | undefined;
   let unresolvable = false;
   const a = node.allocatable;
   const r = node.requested;
-  const q = pod.requests;
-  if (node.pods.length + 1 > a.pods) (reasons ??= []).push('Too many pods');
-  if (q.milliCpu > 0 && q.milliCpu > a.milliCpu - r.milliCpu) {
-    (reasons ??= []).push('Insufficient cpu');
-    if (q.milliCpu > a.milliCpu) unresolvable = true;
-  }
-  if (q.memory > 0 && q.memory > a.memory - r.memory) {
-    (reasons ??= []).push('Insufficient memory');
-    if (q.memory > a.memory) unresolvable = true;
-  }
-  if (q.ephemeralStorage > 0 && q.ephemeralStorage > a.ephemeralStorage - r.ephemeralStorage) {
-    (reasons ??= []).push('Insufficient ephemeral-storage');
-    if (q.ephemeralStorage > a.ephemeralStorage) unresolvable = true;
-  }
-  if (q.scalar) {
-    for (const [name, amount] of q.scalar) {
-      if (amount <= 0 || ignored?.has(name)) continue;
-      const alloc = a.scalar?.get(name) ?? 0;
-      if (amount > alloc - (r.scalar?.get(name) ?? 0)) {
-        (reasons ??= []).push(`Insufficient ${name}`);
-        if (amount > alloc) unresolvable = true;
-      }
+  for (const [name, amount] of q.scalar) {
+    if (amount <= 0 || ignored?.has(name)) continue;
+    const alloc = a.scalar?.get(name) ?? 0;
+    if (amount > alloc - (r.scalar?.get(name) ?? 0)) {
+      (reasons ??= []).push(`Insufficient ${name}`);
+      if (amount > alloc) unresolvable = true;
     }
   }
   return reasons ? { reasons, unresolvable } : undefined;
@@ -124,6 +148,7 @@ export function nodeResourcesFit(rawArgs: Record<string, unknown> = {}): PreFilt
   const cpuWeight = args.resources.find((r) => r.name === resourceCpu)?.weight ?? 0;
   const memWeight = args.resources.find((r) => r.name === resourceMemory)?.weight ?? 0;
   const type = args.type;
+  const shared: Array<Status | undefined> = new Array(32);
 
   function resourceScore(requested: number, allocatable: number): number {
     if (type === 'LeastAllocated') return requested > allocatable ? 0 : ((allocatable - requested) * maxNodeScore) / allocatable;
@@ -137,9 +162,20 @@ export function nodeResourcesFit(rawArgs: Record<string, unknown> = {}): PreFilt
       return Status.success;
     },
     filter(_state, pod, node) {
-      const why = insufficientResources(pod, node, args.ignored);
-      if (!why) return Status.success;
-      return why.unresolvable ? Status.unresolvable(...why.reasons) : Status.unschedulable(...why.reasons);
+      const mask = fixedMask(pod, node);
+      const scalar = pod.requests.scalar ? scalarShortfalls(pod, node, args.ignored) : undefined;
+      if (!scalar) {
+        if (mask === 0) return Status.success;
+        // The same shortfall gives the same status; sharing it saves an allocation per rejected node.
+        let s = shared[mask];
+        if (!s) {
+          s = new Status(mask & unresolvableBit ? 'UnschedulableAndUnresolvable' : 'Unschedulable', maskReasons(mask), 'NodeResourcesFit');
+          shared[mask] = Object.freeze(s) as Status;
+        }
+        return s;
+      }
+      const reasons = [...maskReasons(mask), ...scalar.reasons];
+      return (mask & unresolvableBit) !== 0 || scalar.unresolvable ? Status.unresolvable(...reasons) : Status.unschedulable(...reasons);
     },
     score(_state, pod, node) {
       const a = node.allocatable;

@@ -1,0 +1,176 @@
+/**
+ * `npm run bench -- scheduler`: the in-cluster scheduler library on the shapes of kube-scheduler's
+ * scheduler_perf workloads (SchedulingBasic, PreemptionAsync, SchedulingPodAntiAffinity,
+ * TopologySpreading), each on 5,000 nodes. Pods are fed through the Scheduler's informer methods
+ * and bound by an in-memory Binder that echoes each bind back as a pod update, as an informer
+ * would: the pods/s are the library's, with no API server in the loop. Each workload's pods/s is
+ * reported beside kube-scheduler's published threshold for it as a target anchor.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { KubeObject } from '../src/machinery/object.ts';
+import { makeNode, makePod, Scheduler, type Binder } from '../src/scheduler/index.ts';
+import { formatReport, machineInfo, round, target, type BenchReport, type BenchResult } from './report.ts';
+
+interface Workload {
+  name: string;
+  /** kube-scheduler's scheduler_perf threshold for the workload, pods/s. */
+  threshold: number;
+  nodes: number;
+  nodeTemplate: (i: number) => KubeObject;
+  initPods: number;
+  initTemplate: (i: number) => KubeObject;
+  measurePods: number;
+  measureTemplate: (i: number) => KubeObject;
+}
+
+const zones = ['zone-a', 'zone-b', 'zone-c'];
+const defaultNode = (i: number) => makeNode().name(`node-${i}`).labels({ 'topology.kubernetes.io/zone': zones[i % zones.length]! }).capacity({ cpu: '4', memory: '32Gi', pods: '110' }).obj();
+const defaultPod = (prefix: string) => (i: number) => makePod().name(`${prefix}-${i}`).requests({ cpu: '100m', memory: '500Mi' }).obj();
+
+function workloads(scale: number): Workload[] {
+  const s = (n: number) => Math.max(1, Math.round(n * scale));
+  return [
+    {
+      name: 'SchedulingBasic', threshold: 680, nodes: s(5000), nodeTemplate: defaultNode,
+      initPods: s(1000), initTemplate: defaultPod('init'),
+      measurePods: s(10000), measureTemplate: defaultPod('measured'),
+    },
+    {
+      name: 'PreemptionAsync', threshold: 570, nodes: s(5000), nodeTemplate: defaultNode,
+      initPods: s(20000), initTemplate: (i) => makePod().name(`low-${i}`).priority(1).requests({ cpu: '900m', memory: '500Mi' }).obj(),
+      measurePods: s(5000), measureTemplate: (i) => makePod().name(`high-${i}`).priority(10).requests({ cpu: '3000m', memory: '500Mi' }).obj(),
+    },
+    {
+      name: 'SchedulingPodAntiAffinity', threshold: 60, nodes: s(5000), nodeTemplate: defaultNode,
+      initPods: s(1000), initTemplate: (i) => makePod().name(`init-${i}`).labels({ color: 'green' }).requests({ cpu: '100m', memory: '500Mi' }).podAffinity('podAntiAffinity', { color: 'green' }, 'kubernetes.io/hostname').obj(),
+      measurePods: s(1000), measureTemplate: (i) => makePod().name(`measured-${i}`).labels({ color: 'green' }).requests({ cpu: '100m', memory: '500Mi' }).podAffinity('podAntiAffinity', { color: 'green' }, 'kubernetes.io/hostname').obj(),
+    },
+    {
+      name: 'TopologySpreading', threshold: 460, nodes: s(5000), nodeTemplate: defaultNode,
+      initPods: s(5000), initTemplate: defaultPod('init'),
+      measurePods: s(5000), measureTemplate: (i) => makePod().name(`measured-${i}`).labels({ color: 'blue' }).requests({ cpu: '100m', memory: '500Mi' }).spread(5, 'topology.kubernetes.io/zone', { color: 'blue' }).obj(),
+    },
+  ];
+}
+
+/** A Binder over maps in memory that echoes binds and deletions back to the scheduler, as its informers would. */
+class MemoryBinder implements Binder {
+  scheduler!: Scheduler;
+  bound = 0;
+  deleted = 0;
+  #target = Infinity;
+  #done: (() => void) | undefined;
+
+  async bind(pod: KubeObject, nodeName: string): Promise<void> {
+    const updated = { ...pod, spec: { ...(pod.spec as Record<string, unknown>), nodeName } };
+    this.scheduler.updatePod(pod, updated);
+    if (++this.bound >= this.#target) this.#done?.();
+  }
+
+  async deletePod(victim: KubeObject): Promise<void> {
+    this.deleted++;
+    this.scheduler.deletePod(victim);
+  }
+
+  /** Resolves when `count` binds in all have happened. */
+  until(count: number): Promise<void> {
+    if (this.bound >= count) return Promise.resolve();
+    this.#target = count;
+    return new Promise((resolve) => (this.#done = resolve));
+  }
+}
+
+async function runWorkload(w: Workload, log: (line: string) => void): Promise<{ podsPerSecond: number; seconds: number; preempted: number }> {
+  const binder = new MemoryBinder();
+  const scheduler = new Scheduler({ binder });
+  binder.scheduler = scheduler;
+  for (let i = 0; i < w.nodes; i++) scheduler.addNode(w.nodeTemplate(i));
+  scheduler.run();
+  const initStart = performance.now();
+  for (let i = 0; i < w.initPods; i++) scheduler.addPod(w.initTemplate(i));
+  await binder.until(w.initPods);
+  log(`${w.name}: ${w.initPods} initial pods placed in ${((performance.now() - initStart) / 1000).toFixed(1)} s`);
+  const measured = w.measureTemplate;
+  const pods = Array.from({ length: w.measurePods }, (_, i) => measured(i));
+  const deletedBefore = binder.deleted;
+  const start = performance.now();
+  for (const p of pods) scheduler.addPod(p);
+  await binder.until(w.initPods + w.measurePods);
+  const seconds = (performance.now() - start) / 1000;
+  await scheduler.stop();
+  const podsPerSecond = w.measurePods / seconds;
+  log(`${w.name}: ${w.measurePods} measured pods in ${seconds.toFixed(2)} s = ${podsPerSecond.toFixed(0)} pods/s`);
+  return { podsPerSecond, seconds, preempted: binder.deleted - deletedBefore };
+}
+
+const usage = 'usage: npm run -s bench -- scheduler [--json] [--record] [--workloads SchedulingBasic,PreemptionAsync,...] [--scale FRACTION]';
+
+/** Runs the benchmark with `argv` (the arguments after the benchmark's name) and prints the report. */
+export async function main(argv: string[]): Promise<void> {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        json: { type: 'boolean', default: false },
+        record: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        workloads: { type: 'string' },
+        scale: { type: 'string' },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.error(usage);
+    return;
+  }
+  const scale = values.scale === undefined ? 1 : Number(values.scale);
+  if (!Number.isFinite(scale) || scale <= 0 || scale > 10) {
+    console.error(`--scale must be a number above 0 and at most 10, got "${values.scale}"`);
+    process.exit(2);
+  }
+  const all = workloads(scale);
+  const names = values.workloads ? values.workloads.split(',').map((s) => s.trim()).filter(Boolean) : all.map((w) => w.name);
+  for (const n of names) {
+    if (!all.some((w) => w.name === n)) {
+      console.error(`--workloads: unknown workload "${n}"; available: ${all.map((w) => w.name).join(', ')}`);
+      process.exit(2);
+    }
+  }
+  const log = (line: string) => console.error(`[bench scheduler] ${line}`);
+  const machine = machineInfo();
+  const started = new Date();
+  const results: BenchResult[] = [];
+  const notes = [
+    'pods/s are the scheduler library\'s own: the Binder is in memory and echoes binds back as informer updates; no API server is in the loop',
+    'anchors are kube-scheduler\'s scheduler_perf thresholds for the same workload shapes (5,000 nodes)',
+  ];
+  for (const w of all.filter((x) => names.includes(x.name))) {
+    const r = await runWorkload(w, log);
+    results.push({ name: `${w.name} (${w.nodes} nodes, ${w.initPods} initial, ${w.measurePods} measured pods)`, value: round(r.podsPerSecond), unit: 'pods/s', anchor: target(r.podsPerSecond, '>=', w.threshold, 'pods/s') });
+    if (w.name === 'PreemptionAsync') notes.push(`PreemptionAsync deleted ${r.preempted} low-priority victims for ${w.measurePods} high-priority pods`);
+  }
+  const report: BenchReport = {
+    bench: 'scheduler',
+    date: started.toISOString(),
+    machine,
+    config: { scale, workloads: names },
+    results,
+    notes,
+  };
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  process.stdout.write(values.json ? json : formatReport(report));
+  if (values.record) {
+    const dir = new URL('./results/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    const file = new URL(`scheduler-${started.toISOString().slice(0, 10)}.json`, dir);
+    writeFileSync(file, json);
+    log(`recorded ${file.pathname}`);
+  }
+}
+
+if (import.meta.main) await main(process.argv.slice(2));
