@@ -19,6 +19,7 @@ function fail(message: string): never {
 }
 
 const [name, ...args] = process.argv.slice(2);
+if (name === 'scheduler') { await (await import('./scheduler.ts')).main(args); process.exit(0); }
 if (name === '--help' || name === '-h') {
   console.error(usage);
   process.exit(0);

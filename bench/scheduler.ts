@@ -163,7 +163,8 @@ export async function main(argv: string[]): Promise<void> {
     notes,
   };
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  process.stdout.write(values.json ? json : formatReport(report));
+  // Wait for the write: the caller may exit right after, and pipes are written asynchronously.
+  await new Promise<void>((resolve) => process.stdout.write(values.json ? json : formatReport(report), () => resolve()));
   if (values.record) {
     const dir = new URL('./results/', import.meta.url);
     mkdirSync(dir, { recursive: true });
