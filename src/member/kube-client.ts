@@ -187,7 +187,9 @@ export class KubeMemberClient implements MemberClient {
     this.#watches.clear();
     const dispatcher = this.#dispatcher;
     this.#dispatcher = undefined;
-    await dispatcher?.close().catch(() => undefined);
+    // destroy, not close: close waits for requests in flight, and a member that never answers
+    // would hold it forever.
+    await dispatcher?.destroy().catch(() => undefined);
   }
 
   /**
@@ -239,7 +241,7 @@ export class KubeMemberClient implements MemberClient {
     if (!fresh) return;
     if (this.#closing.signal.aborted) throw new MemberClientClosedError(this.name);
     this.#dispatcher ??= fresh;
-    if (fresh !== this.#dispatcher) void fresh.close().catch(() => undefined);
+    if (fresh !== this.#dispatcher) void fresh.destroy().catch(() => undefined);
     ctx.setDispatcher(this.#dispatcher);
   }
 
@@ -255,7 +257,8 @@ export class KubeMemberClient implements MemberClient {
     let controller: AbortController | undefined;
     const controllerDone = (err: unknown) => {
       if (controller) this.#watches.delete(controller);
-      done(err);
+      // A watch that close() stopped ends as one stopped by its caller: without onEnd.
+      if (!this.#closing.signal.aborted) done(err);
     };
     controller = await new Watch(config).watch(path, query, onEvent, controllerDone);
     if (this.#closing.signal.aborted) controller.abort();
