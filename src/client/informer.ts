@@ -136,6 +136,11 @@ export class Informer {
     return [...this.#cache.values()];
   }
 
+  /** How many objects the cache holds. */
+  get size(): number {
+    return this.#cache.size;
+  }
+
   get(namespace: string | undefined, name: string): KubeObject | undefined {
     return this.#cache.get(keyOf(namespace, name));
   }
@@ -389,4 +394,65 @@ function isExpired(err: unknown): boolean {
 function statusErrorFrom(status: { code?: number; reason?: string; message?: string }): StatusError {
   const reason = status.reason && status.reason in statusReasons ? status.reason as StatusReason : 'InternalError';
   return new StatusError(reason, status.message ?? `watch failed with code ${status.code ?? 'unknown'}`);
+}
+
+/** Which objects of a type a shared informer watches; all of them in every namespace when empty. */
+export interface SharedInformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+/**
+ * SharedInformerFactory hands out one Informer per resource type and selection, so every
+ * controller of a process that watches the same objects reads one cache and one watch instead of
+ * keeping its own copy (as client-go's shared informer factory does). Handlers and indexes that
+ * controllers add live on the shared informer: index names must mean the same thing to everyone.
+ *
+ * Users start the informers they need (`Informer.start` is idempotent) and must not stop them:
+ * the factory's owner stops them all with `stop`. An informer handed out after `stop` is a fresh
+ * one, not started.
+ */
+export class SharedInformerFactory {
+  readonly #client: ObjectClient;
+  readonly #defaults: Pick<InformerOptions, 'pageSize' | 'backoff' | 'sleep'>;
+  readonly #informers = new Map<string, Informer>();
+
+  constructor(client: ObjectClient, defaults: Pick<InformerOptions, 'pageSize' | 'backoff' | 'sleep'> = {}) {
+    this.#client = client;
+    this.#defaults = defaults;
+  }
+
+  /** The shared informer for `ref` and `options`, made on first use (not started). */
+  informer(ref: ResourceRef, options: SharedInformerOptions = {}): Informer {
+    const key = JSON.stringify([ref.group, ref.version, ref.plural, options.namespace ?? '', options.labelSelector ?? '', options.fieldSelector ?? '']);
+    let informer = this.#informers.get(key);
+    if (!informer) {
+      informer = new Informer(this.#client, ref, {
+        ...this.#defaults,
+        ...(options.namespace ? { namespace: options.namespace } : {}),
+        ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+        ...(options.fieldSelector ? { fieldSelector: options.fieldSelector } : {}),
+      });
+      this.#informers.set(key, informer);
+    }
+    return informer;
+  }
+
+  /** Every informer handed out so far. */
+  get informers(): readonly Informer[] {
+    return [...this.#informers.values()];
+  }
+
+  /** Starts every informer handed out so far; idempotent. */
+  start(): void {
+    for (const informer of this.#informers.values()) informer.start();
+  }
+
+  /** Stops every informer and forgets them. */
+  async stop(): Promise<void> {
+    const informers = [...this.#informers.values()];
+    this.#informers.clear();
+    await Promise.all(informers.map((informer) => informer.stop()));
+  }
 }

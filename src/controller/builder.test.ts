@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InProcessClient, type ObjectClient, type ResourceRef } from '../client/index.ts';
+import { InProcessClient, SharedInformerFactory, type ObjectClient, type ResourceRef } from '../client/index.ts';
 import type { KubeObject } from '../machinery/object.ts';
 import { StatusError } from '../machinery/status-error.ts';
 import { makeConfigMap } from '../testing/config-map.ts';
@@ -165,4 +165,30 @@ test('with a manager, the controller runs from manager.start to manager.stop', a
   await waitFor('m1 reconciled', () => managed.includes('m1'), wait);
   await manager.stop();
   assert.equal(controller.controller.running, false);
+});
+
+test('with a shared informer factory, controllers share one cache, and stopping one leaves it running', async () => {
+  const factory = new SharedInformerFactory(client);
+  const seenA: string[] = [];
+  const seenB: string[] = [];
+  const a = newControllerBuilder({ name: 'shared-a', client, informers: factory, log })
+    .for(configMaps, { namespace: ns, labelSelector: 'app=shared' })
+    .complete({ async reconcile(request) { seenA.push(request.name); } });
+  const b = newControllerBuilder({ name: 'shared-b', client, informers: factory, log })
+    .for(configMaps, { namespace: ns, labelSelector: 'app=shared' })
+    .owns(secrets)
+    .complete({ async reconcile(request) { seenB.push(request.name); } });
+  assert.equal(a.informers[0], b.informers[0]);
+  assert.equal(factory.informers.length, 2);
+  await a.start();
+  await b.start();
+  await client.create(configMaps, ns, makeConfigMap().name('s1').labels({ app: 'shared' }).obj() as KubeObject);
+  await waitFor('both reconcile s1', () => seenA.includes('s1') && seenB.includes('s1'), wait);
+  await a.stop();
+  await client.create(configMaps, ns, makeConfigMap().name('s2').labels({ app: 'shared' }).obj() as KubeObject);
+  await waitFor('b still reconciles through the shared informer', () => seenB.includes('s2'), wait);
+  assert.ok(!seenA.includes('s2'));
+  assert.ok(b.informers[0]!.get(ns, 's2'));
+  await b.stop();
+  await factory.stop();
 });

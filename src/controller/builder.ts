@@ -12,9 +12,13 @@
  * Updates that do not change an object's resourceVersion enqueue nothing. The result is a
  * Runnable: `start` starts the informers, waits until each has listed once, enqueues every cached
  * primary object, then starts the workers; `stop` stops the workers, then the informers.
+ *
+ * With `informers` (a SharedInformerFactory) the builder takes its informers from the factory
+ * instead of making its own, so controllers watching the same type share one cache; `stop` then
+ * leaves the informers running, for the factory's owner to stop.
  */
 import type { Registry } from 'prom-client';
-import { Informer, type ObjectClient, type ResourceRef } from '../client/index.ts';
+import { Informer, type ObjectClient, type ResourceRef, type SharedInformerFactory } from '../client/index.ts';
 import type { KubeObject } from '../machinery/object.ts';
 import { Controller, type ControllerLog } from './controller.ts';
 import type { Manager, Runnable } from './manager.ts';
@@ -32,6 +36,8 @@ export interface ControllerBuilderOptions {
   /** Keys reconciled at once. Default 1. */
   workers?: number;
   log?: ControllerLog;
+  /** Take informers from this factory (shared with other controllers) instead of making them. */
+  informers?: SharedInformerFactory;
 }
 
 /** Which objects of a type to watch; all of them in every namespace when empty. */
@@ -98,7 +104,7 @@ export class ControllerBuilder {
     if (!this.#primary) throw new Error(`controller ${this.#options.name}: for() is required`);
     if (this.#completed) throw new Error(`controller ${this.#options.name}: complete() may be called only once`);
     this.#completed = true;
-    const { name, client, scheduler, metrics, workers, log } = this.#options;
+    const { name, client, scheduler, metrics, workers, log, informers: factory } = this.#options;
     const controller = new Controller({ name, reconciler, scheduler, metrics, workers, log });
 
     const byKey = new Map<string, Informer>();
@@ -106,7 +112,9 @@ export class ControllerBuilder {
       const key = informerKey(watch.ref, watch.options);
       let informer = byKey.get(key);
       if (!informer) {
-        informer = new Informer(client, watch.ref, { namespace: watch.options.namespace, labelSelector: watch.options.labelSelector });
+        informer = factory
+          ? factory.informer(watch.ref, watch.options)
+          : new Informer(client, watch.ref, { namespace: watch.options.namespace, labelSelector: watch.options.labelSelector });
         byKey.set(key, informer);
       }
       const enqueue = (obj: KubeObject): void => {
@@ -137,7 +145,7 @@ export class ControllerBuilder {
       async stop() {
         running = false;
         await controller.stop();
-        await Promise.all(informers.map((informer) => informer.stop()));
+        if (!factory) await Promise.all(informers.map((informer) => informer.stop()));
       },
     };
     // A failed start is logged by the manager; nothing more to do with it here.

@@ -16,7 +16,7 @@
  */
 import type { KubeObject } from '../machinery/object.ts';
 import { StatusError } from '../machinery/status-error.ts';
-import { Informer } from '../client/index.ts';
+import type { Informer } from '../client/index.ts';
 import type { CancelTimer, Runnable } from '../controller/index.ts';
 import { whatIf } from '../scheduler/index.ts';
 import type { SimContext, SimController } from './context.ts';
@@ -68,8 +68,8 @@ class NodeAutoscaler implements Runnable {
   constructor(ctx: SimContext, options: AutoscalerOptions) {
     this.#ctx = ctx;
     this.#options = { scanIntervalMs: 10_000, scaleDownUtilizationThreshold: 0.5, scaleDownUnneededMs: 10 * 60_000, maxNodesPerScaleUp: 100, ...options };
-    this.#nodes = new Informer(ctx.client, nodesRef);
-    this.#pods = new Informer(ctx.client, podsRef);
+    this.#nodes = ctx.informers.informer(nodesRef);
+    this.#pods = ctx.informers.informer(podsRef);
   }
 
   async start(): Promise<void> {
@@ -91,8 +91,8 @@ class NodeAutoscaler implements Runnable {
 
   async stop(): Promise<void> {
     this.#running = false;
+    // The informers are the cluster's, shared: they stop with it.
     this.#timer?.();
-    await Promise.all([this.#nodes.stop(), this.#pods.stop()]);
   }
 
   /** One pass: scale up if pods wait, otherwise look for a node to remove. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { startHub, type Hub } from '../hub/hub.ts';
-import { InProcessClient, controllerUser, type ObjectClient } from '../client/index.ts';
+import { InProcessClient, SharedInformerFactory, controllerUser, type ObjectClient } from '../client/index.ts';
 import { EventRecorder, Manager, type ControllerLog, type Scheduler } from '../controller/index.ts';
 import { StatusError } from '../machinery/status-error.ts';
 import { ScaledScheduler } from './clock.ts';
@@ -126,8 +126,10 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions): P
   const controllerMetrics = new Registry();
   const log = options.log ?? quietLog;
   const manager = new Manager({ log });
+  const informers = new SharedInformerFactory(client);
   const stop = async (): Promise<void> => {
     await manager.stop();
+    await informers.stop();
     await hub.stop();
     if (ownHome) rmSync(home, { recursive: true, force: true });
   };
@@ -143,6 +145,7 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions): P
       const context: SimContext = {
         cluster: options.name,
         client,
+        informers,
         scheduler: clock,
         metrics: controllerMetrics,
         recorder: (component) => new EventRecorder({ client, component, clock, log }),
@@ -153,6 +156,13 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions): P
         await manager.add(controller(context));
       }
       if (pools.some((p) => p.min < p.max)) await manager.add(nodeAutoscaler({ ...options.autoscaler, cluster: options.name, pools })(context));
+      // Every controller has subscribed by now; fill the shared caches, nodes first so the
+      // scheduler and kubelet never see a pod before its node.
+      const nodes = informers.informer(nodesRef);
+      nodes.start();
+      await nodes.synced;
+      informers.start();
+      await Promise.all(informers.informers.map((informer) => informer.synced));
       await manager.start();
     }
   } catch (err) {

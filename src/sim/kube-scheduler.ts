@@ -7,7 +7,7 @@
  */
 import type { KubeObject } from '../machinery/object.ts';
 import { StatusError } from '../machinery/status-error.ts';
-import { Informer } from '../client/index.ts';
+import type { Informer } from '../client/index.ts';
 import type { Runnable } from '../controller/index.ts';
 import { Scheduler, type ScheduleOutcome, type SchedulerConfiguration } from '../scheduler/index.ts';
 import type { SimContext, SimController } from './context.ts';
@@ -55,9 +55,9 @@ class KubeScheduler implements Runnable {
       },
       onOutcome: (outcome) => void this.#report(outcome, recorder).catch((err: unknown) => ctx.log('error', 'scheduler: reporting an outcome failed', { error: String(err) })),
     });
-    const nodes = new Informer(ctx.client, nodesRef);
-    const pods = new Informer(ctx.client, podsRef);
-    const budgets = new Informer(ctx.client, podDisruptionBudgetsRef);
+    const nodes = ctx.informers.informer(nodesRef);
+    const pods = ctx.informers.informer(podsRef);
+    const budgets = ctx.informers.informer(podDisruptionBudgetsRef);
     const s = this.scheduler;
     nodes.onAdd((n) => s.addNode(n));
     nodes.onUpdate((n) => s.updateNode(n));
@@ -73,7 +73,8 @@ class KubeScheduler implements Runnable {
   }
 
   async start(): Promise<void> {
-    // Nodes first, so pods listed next find their nodes in the cache.
+    // Nodes first, so pods listed next find their nodes in the cache (when nobody else started
+    // the shared informers already).
     for (const informer of this.#informers) {
       informer.start();
       await informer.synced;
@@ -82,8 +83,8 @@ class KubeScheduler implements Runnable {
   }
 
   async stop(): Promise<void> {
+    // The informers are the cluster's, shared: they stop with it.
     await this.scheduler.stop();
-    await Promise.all(this.#informers.map((i) => i.stop()));
   }
 
   async #report(outcome: ScheduleOutcome, recorder: ReturnType<SimContext['recorder']>): Promise<void> {

@@ -57,7 +57,7 @@ export function kubeletModel(options: KubeletOptions): SimController {
   return (ctx) => {
     let pods!: Informer;
     let nodes!: Informer;
-    const built = newControllerBuilder({ name: 'kubelet', client: ctx.client, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log, workers: 4 })
+    const built = newControllerBuilder({ name: 'kubelet', client: ctx.client, informers: ctx.informers, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log, workers: 4 })
       .for(podsRef)
       .watches(nodesRef, (node) => pods.byIndex(nodeNameIndex, node.metadata.name!).map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name! })))
       .complete({ reconcile: (request) => reconcile(request) });

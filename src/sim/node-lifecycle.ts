@@ -18,13 +18,13 @@
  */
 import type { KubeObject } from '../machinery/object.ts';
 import { StatusError } from '../machinery/status-error.ts';
-import { Informer } from '../client/index.ts';
+import type { Informer } from '../client/index.ts';
 import { toMicroTime, type CancelTimer, type Runnable } from '../controller/index.ts';
 import type { MutatingAdmissionPlugin } from '../apiserver/admission.ts';
 import type { SimController, SimContext } from './context.ts';
 import { leasesRef, nodesRef, podsRef } from './resources.ts';
 import { array, podNodeName, record, type Json } from './pods.ts';
-import { simAnnotations } from './kubelet.ts';
+import { nodeNameIndex, simAnnotations } from './kubelet.ts';
 
 export const taintKeys = {
   unreachable: 'node.kubernetes.io/unreachable',
@@ -63,10 +63,10 @@ class NodeLifecycle implements Runnable {
     this.#baseHeartbeatMs = options.heartbeatMs ?? 10_000;
     this.#graceHeartbeats = options.graceHeartbeats ?? 4;
     this.#monitorMs = options.monitorMs ?? 5000;
-    this.#nodes = new Informer(ctx.client, nodesRef);
-    this.#leases = new Informer(ctx.client, leasesRef, { namespace: leaseNamespace });
-    this.#pods = new Informer(ctx.client, podsRef);
-    this.#pods.addIndex('node', (pod) => {
+    this.#nodes = ctx.informers.informer(nodesRef);
+    this.#leases = ctx.informers.informer(leasesRef, { namespace: leaseNamespace });
+    this.#pods = ctx.informers.informer(podsRef);
+    this.#pods.addIndex(nodeNameIndex, (pod) => {
       const node = podNodeName(pod);
       return node ? [node] : [];
     });
@@ -75,7 +75,7 @@ class NodeLifecycle implements Runnable {
   /** The heartbeat period now, stretched for large clusters on fast clocks. */
   get heartbeatMs(): number {
     const speed = (this.#ctx.scheduler as { speed?: number }).speed ?? 1;
-    const realSeconds = this.#nodes.list().length / maxLeaseWritesPerRealSecond;
+    const realSeconds = this.#nodes.size / maxLeaseWritesPerRealSecond;
     return Math.max(this.#baseHeartbeatMs, realSeconds * 1000 * speed);
   }
 
@@ -96,8 +96,8 @@ class NodeLifecycle implements Runnable {
 
   async stop(): Promise<void> {
     this.#running = false;
+    // The informers are the cluster's, shared: they stop with it.
     for (const cancel of this.#timers.splice(0)) cancel();
-    await Promise.all([this.#nodes.stop(), this.#leases.stop(), this.#pods.stop()]);
   }
 
   #loop(name: string, period: () => number, body: () => Promise<void>): void {
@@ -189,7 +189,7 @@ class NodeLifecycle implements Runnable {
   }
 
   async #markPodsNotReady(nodeName: string, time: string): Promise<void> {
-    for (const pod of this.#pods.byIndex('node', nodeName)) {
+    for (const pod of this.#pods.byIndex(nodeNameIndex, nodeName)) {
       const conditions = array(record(pod.status).conditions);
       if (!conditions.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
       const next = conditions.map((c) => (c.type === 'Ready' ? { ...c, status: 'False', reason: 'NodeNotReady', lastTransitionTime: time } : c));
@@ -205,7 +205,7 @@ class NodeLifecycle implements Runnable {
   async #evict(node: KubeObject, now: number): Promise<void> {
     const noExecute = array(record(node.spec).taints).filter((t) => t.effect === 'NoExecute');
     if (noExecute.length === 0) return;
-    for (const pod of this.#pods.byIndex('node', node.metadata.name!)) {
+    for (const pod of this.#pods.byIndex(nodeNameIndex, node.metadata.name!)) {
       if (pod.metadata.deletionTimestamp) continue;
       if (evictionDue(pod, noExecute, now)) {
         await this.#ctx.client.delete(podsRef, pod.metadata.namespace, pod.metadata.name!, { preconditions: { uid: pod.metadata.uid } }).catch((err: unknown) => {

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { InProcessClient } from '../../client/index.ts';
+import { InProcessClient, SharedInformerFactory } from '../../client/index.ts';
 import { EventRecorder, realScheduler, type Runnable } from '../../controller/index.ts';
 import type { KubeObject } from '../../machinery/object.ts';
 import { StatusError } from '../../machinery/status-error.ts';
@@ -29,7 +29,7 @@ describe('ResourceQuota admission', () => {
     client = new InProcessClient(cluster.registry, cluster.catalog);
     cluster.admission.addValidating(new ResourceQuotaAdmission(client));
     controller = resourceQuotaController({
-      cluster: 'quota', client, scheduler: realScheduler, metrics: new Registry(),
+      cluster: 'quota', client, informers: new SharedInformerFactory(client), scheduler: realScheduler, metrics: new Registry(),
       recorder: (component) => new EventRecorder({ client, component }), log: () => {},
     });
     await controller.start();

@@ -333,7 +333,7 @@ export const resourceQuotaController: SimController = (ctx) => {
       return { requeueAfter: 5 * 60_000 };
     },
   };
-  let builder = newControllerBuilder({ name: 'resourcequota', client: ctx.client, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log })
+  let builder = newControllerBuilder({ name: 'resourcequota', client: ctx.client, informers: ctx.informers, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log })
     .for(resourceQuotasRef);
   for (const ref of [podsRef, core('Service', 'services'), core('ConfigMap', 'configmaps'), core('Secret', 'secrets'), deploymentsRef]) builder = builder.watches(ref, quotasIn);
   built = builder.complete(reconciler);

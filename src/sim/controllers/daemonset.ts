@@ -27,7 +27,7 @@ import { templateHash } from './template-hash.ts';
 export const daemonSetController: SimController = (ctx) => {
   const reconciler = new DaemonSetReconciler(ctx.client, ctx.scheduler, ctx.recorder('daemonset-controller'));
   let built: BuiltController | undefined = undefined;
-  built = newControllerBuilder({ name: 'daemonset', client: ctx.client, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log })
+  built = newControllerBuilder({ name: 'daemonset', client: ctx.client, informers: ctx.informers, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log })
     .for(daemonSetsRef)
     .owns(podsRef)
     .watches(nodesRef, () => (built?.informers[0]?.list() ?? []).map((ds) => ({ namespace: ds.metadata.namespace, name: ds.metadata.name! })))

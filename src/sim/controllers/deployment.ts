@@ -28,7 +28,7 @@ export const deploymentController: SimController = (ctx) => {
   const recorder = ctx.recorder('deployment-controller');
   let deployments!: Informer;
   let sets!: Informer;
-  const built = newControllerBuilder({ name: 'deployment', client: ctx.client, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log, workers: 2 })
+  const built = newControllerBuilder({ name: 'deployment', client: ctx.client, informers: ctx.informers, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log, workers: 2 })
     .for(deploymentsRef)
     .owns(replicaSetsRef)
     .complete({ reconcile: (request) => reconcile(request) });

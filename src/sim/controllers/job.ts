@@ -31,7 +31,7 @@ export const jobCompletionIndexAnnotation = 'batch.kubernetes.io/job-completion-
 /** The Job controller, for a simulated cluster's manager. */
 export const jobController: SimController = (ctx) => {
   const reconciler = new JobReconciler(ctx.client, ctx.scheduler, ctx.recorder('job-controller'));
-  return newControllerBuilder({ name: 'job', client: ctx.client, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log })
+  return newControllerBuilder({ name: 'job', client: ctx.client, informers: ctx.informers, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log })
     .for(jobsRef)
     .owns(podsRef)
     .complete(reconciler);

@@ -34,7 +34,7 @@ export const replicaSetController: SimController = (ctx) => {
   const recorder = ctx.recorder('replicaset-controller');
   let sets!: Informer;
   let pods!: Informer;
-  const built = newControllerBuilder({ name: 'replicaset', client: ctx.client, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log, workers: 4 })
+  const built = newControllerBuilder({ name: 'replicaset', client: ctx.client, informers: ctx.informers, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log, workers: 4 })
     .for(replicaSetsRef)
     .owns(podsRef)
     .complete({ reconcile: (request) => reconcile(request) });

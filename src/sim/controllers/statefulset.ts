@@ -37,7 +37,7 @@ export function statefulSetRevision(set: KubeObject): string {
 /** The StatefulSet controller, for a simulated cluster's manager. */
 export const statefulSetController: SimController = (ctx) => {
   const reconciler = new StatefulSetReconciler(ctx.client, ctx.scheduler, ctx.recorder('statefulset-controller'));
-  return newControllerBuilder({ name: 'statefulset', client: ctx.client, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log })
+  return newControllerBuilder({ name: 'statefulset', client: ctx.client, informers: ctx.informers, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log })
     .for(statefulSetsRef)
     .owns(podsRef)
     .complete(reconciler);

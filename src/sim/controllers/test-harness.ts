@@ -3,7 +3,7 @@
  * the test plays the kubelet by writing pod status through the status subresource.
  */
 import { Registry } from 'prom-client';
-import { InProcessClient, type ObjectClient } from '../../client/index.ts';
+import { InProcessClient, SharedInformerFactory, type ObjectClient } from '../../client/index.ts';
 import { EventRecorder, realScheduler, type Runnable, type Scheduler } from '../../controller/index.ts';
 import type { KubeObject } from '../../machinery/object.ts';
 import { startSimulatedCluster, type SimulatedCluster } from '../cluster.ts';
@@ -31,9 +31,11 @@ export interface ControllerHarness {
 export async function startControllerHarness(name: string, controllers: SimController[], scheduler: Scheduler = realScheduler): Promise<ControllerHarness> {
   const cluster = await startSimulatedCluster({ name, scheduler, controllers: false });
   const client = new InProcessClient(cluster.registry, cluster.catalog);
+  const informers = new SharedInformerFactory(client);
   const context: SimContext = {
     cluster: name,
     client,
+    informers,
     scheduler,
     metrics: new Registry(),
     recorder: (component) => new EventRecorder({ client, component, clock: scheduler, log: () => {} }),
@@ -64,6 +66,7 @@ export async function startControllerHarness(name: string, controllers: SimContr
     },
     async stop() {
       for (const runnable of running.reverse()) await runnable.stop();
+      await informers.stop();
       await cluster.stop();
     },
   };
