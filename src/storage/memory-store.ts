@@ -2,10 +2,16 @@
  * MemoryStore keeps everything in process memory: for tests, simulations and a hub that need not
  * survive a restart. It honours the whole Store contract, including watch replay from a bounded
  * history of recent changes, so code tested against it behaves the same on sqlite and etcd.
+ *
+ * Objects are kept deep-frozen and hash-consed (see JsonInterner): equal parts of different
+ * objects, and of successive versions of one object, are one shared copy. A simulated cluster's
+ * pods, mostly alike, cost little more than what makes each one different. As on the other
+ * backends, values are JSON: properties set to undefined are not kept.
  */
-import { cloneJson, type KubeObject } from '../machinery/object.ts';
+import type { KubeObject } from '../machinery/object.ts';
+import { copyJson, JsonInterner } from './interner.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
-import { checkRevision, stampRevision, storeClosedError, storeErrors } from './store-errors.ts';
+import { checkRevision, storeClosedError, storeErrors } from './store-errors.ts';
 import type { DeleteOptions, ListOptions, ListResult, Store, Watch, WatchHandlers, WatchOptions } from './store.ts';
 import { WatchChannel } from './watch-channel.ts';
 import { copyEvent, WatchFanout, type StoredEvent } from './watch-fanout.ts';
@@ -13,6 +19,12 @@ import { copyEvent, WatchFanout, type StoredEvent } from './watch-fanout.ts';
 export interface MemoryStoreOptions {
   /** How many recent changes stay available for watch replay; older ones are Expired. Default 10,000. */
   historyLimit?: number;
+}
+
+/** Replaces the resourceVersion in a shallow copy of `obj`; the input is left alone. */
+function withRevision(obj: KubeObject, revision: number): KubeObject {
+  const meta = typeof obj.metadata === 'object' && obj.metadata !== null ? obj.metadata : {};
+  return { ...obj, metadata: { ...meta, resourceVersion: String(revision) } };
 }
 
 export const defaultHistoryLimit = 10_000;
@@ -40,6 +52,7 @@ export class MemoryStore implements Store {
   /** The oldest revision a replay can begin at; a watch from below `#oldest - 1` is Expired. */
   #oldest = 1;
   readonly #fanout = new WatchFanout();
+  readonly #interner = new JsonInterner();
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -51,7 +64,7 @@ export class MemoryStore implements Store {
   async get(key: string): Promise<KubeObject | undefined> {
     this.#assertOpen();
     const entry = this.#entries.get(key);
-    return entry && cloneJson(entry.object);
+    return entry && copyJson(entry.object);
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
@@ -81,7 +94,7 @@ export class MemoryStore implements Store {
         more = true;
         break;
       }
-      items.push(cloneJson(object));
+      items.push(copyJson(object));
       lastKey = key;
     }
     const result: ListResult = { items, revision };
@@ -93,11 +106,11 @@ export class MemoryStore implements Store {
     this.#assertOpen();
     if (this.#entries.has(key)) throw storeErrors.alreadyExists(key);
     const revision = this.#revision + 1;
-    const object = freezeDeep(stampRevision(cloneJson(obj), revision));
+    const object = this.#interner.intern(withRevision(obj, revision));
     this.#entries.set(key, { object, revision });
     this.#keys.splice(lowerBound(this.#keys, key), 0, key);
     this.#commit({ type: 'ADDED', key, revision, object });
-    return cloneJson(object);
+    return copyJson(object);
   }
 
   async update(key: string, obj: KubeObject, expectedRevision?: number): Promise<KubeObject> {
@@ -107,10 +120,10 @@ export class MemoryStore implements Store {
     if (!current) throw storeErrors.notFound(key);
     if (expectedRevision !== undefined && current.revision !== expectedRevision) throw storeErrors.modified(key);
     const revision = this.#revision + 1;
-    const object = freezeDeep(stampRevision(cloneJson(obj), revision));
+    const object = this.#interner.intern(withRevision(obj, revision));
     this.#entries.set(key, { object, revision });
     this.#commit({ type: 'MODIFIED', key, revision, object, previous: current.object });
-    return cloneJson(object);
+    return copyJson(object);
   }
 
   async delete(key: string, options: DeleteOptions = {}): Promise<KubeObject> {
@@ -125,11 +138,11 @@ export class MemoryStore implements Store {
       throw storeErrors.uidPrecondition(key, options.expectedUid, current.object.metadata.uid);
     }
     const revision = this.#revision + 1;
-    const object = freezeDeep(stampRevision(cloneJson(current.object), revision));
+    const object = this.#interner.intern(withRevision(current.object, revision));
     this.#entries.delete(key);
     this.#keys.splice(lowerBound(this.#keys, key), 1);
     this.#commit({ type: 'DELETED', key, revision, object, previous: current.object });
-    return cloneJson(object);
+    return copyJson(object);
   }
 
   async watch(prefix: string, options: WatchOptions, handlers: WatchHandlers): Promise<Watch> {
@@ -221,13 +234,4 @@ function lowerBound(keys: readonly string[], key: string): number {
     else high = mid;
   }
   return low;
-}
-
-/** Freezes a JSON value in place, so a predicate that tries to change a stored object fails loudly. */
-function freezeDeep<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) freezeDeep(child);
-  }
-  return value;
 }
