@@ -81,9 +81,10 @@ class MemoryBinder implements Binder {
   }
 }
 
-async function runWorkload(w: Workload, log: (line: string) => void): Promise<{ podsPerSecond: number; seconds: number; preempted: number }> {
+async function runWorkload(w: Workload, log: (line: string) => void): Promise<{ podsPerSecond: number; seconds: number; preempted: number; outcomes: Record<string, number> }> {
   const binder = new MemoryBinder();
-  const scheduler = new Scheduler({ binder });
+  const outcomes: Record<string, number> = {};
+  const scheduler = new Scheduler({ binder, onOutcome: (o) => (outcomes[o.result] = (outcomes[o.result] ?? 0) + 1) });
   binder.scheduler = scheduler;
   for (let i = 0; i < w.nodes; i++) scheduler.addNode(w.nodeTemplate(i));
   scheduler.run();
@@ -94,14 +95,15 @@ async function runWorkload(w: Workload, log: (line: string) => void): Promise<{ 
   const measured = w.measureTemplate;
   const pods = Array.from({ length: w.measurePods }, (_, i) => measured(i));
   const deletedBefore = binder.deleted;
+  for (const k of Object.keys(outcomes)) delete outcomes[k];
   const start = performance.now();
   for (const p of pods) scheduler.addPod(p);
   await binder.until(w.initPods + w.measurePods);
   const seconds = (performance.now() - start) / 1000;
   await scheduler.stop();
   const podsPerSecond = w.measurePods / seconds;
-  log(`${w.name}: ${w.measurePods} measured pods in ${seconds.toFixed(2)} s = ${podsPerSecond.toFixed(0)} pods/s`);
-  return { podsPerSecond, seconds, preempted: binder.deleted - deletedBefore };
+  log(`${w.name}: ${w.measurePods} measured pods in ${seconds.toFixed(2)} s = ${podsPerSecond.toFixed(0)} pods/s; attempts: ${JSON.stringify(outcomes)}`);
+  return { podsPerSecond, seconds, preempted: binder.deleted - deletedBefore, outcomes: { ...outcomes } };
 }
 
 const usage = 'usage: npm run -s bench -- scheduler [--json] [--record] [--workloads SchedulingBasic,PreemptionAsync,...] [--scale FRACTION]';
@@ -152,7 +154,7 @@ export async function main(argv: string[]): Promise<void> {
   for (const w of all.filter((x) => names.includes(x.name))) {
     const r = await runWorkload(w, log);
     results.push({ name: `${w.name} (${w.nodes} nodes, ${w.initPods} initial, ${w.measurePods} measured pods)`, value: round(r.podsPerSecond), unit: 'pods/s', anchor: target(r.podsPerSecond, '>=', w.threshold, 'pods/s') });
-    if (w.name === 'PreemptionAsync') notes.push(`PreemptionAsync deleted ${r.preempted} low-priority victims for ${w.measurePods} high-priority pods`);
+    notes.push(`${w.name}: measured attempts by outcome ${JSON.stringify(r.outcomes)}${r.preempted ? `, ${r.preempted} victims deleted` : ''}`);
   }
   const report: BenchReport = {
     bench: 'scheduler',

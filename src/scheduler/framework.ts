@@ -163,7 +163,12 @@ export class Framework implements FrameworkHandle {
       if (target === node) {
         for (const p of added) node.removePod(p);
         // fn may have put some removed pods back; add only the ones still missing.
-        for (const p of removed) if (node.pods.lastIndexOf(p) < 0) node.addPod(p);
+        const pods = node.pods;
+        for (const p of removed) {
+          let i = pods.length - 1;
+          while (i >= 0 && pods[i] !== p) i--;
+          if (i < 0) node.addPod(p);
+        }
       }
     }
   }
@@ -348,8 +353,18 @@ export class Framework implements FrameworkHandle {
 
 /** kube-scheduler's event message: `0/3 nodes are available: 2 Insufficient cpu, 1 node(s) had untolerated taint {a: b}.` */
 export function diagnose(total: number, statuses: NodeStatuses, postFilter?: PostFilterResult): string {
+  // Rejections are mostly the same shared Status over and over: count runs of one object first.
+  const byStatus = new Map<Status, number>();
+  const list = statuses.statuses;
+  for (let i = 0; i < list.length; ) {
+    const s = list[i]!;
+    let j = i + 1;
+    while (j < list.length && list[j] === s) j++;
+    byStatus.set(s, (byStatus.get(s) ?? 0) + (j - i));
+    i = j;
+  }
   const counts = new Map<string, number>();
-  for (const s of statuses.statuses) for (const r of s.reasons.length ? s.reasons : [s.code]) counts.set(r, (counts.get(r) ?? 0) + 1);
+  for (const [s, n] of byStatus) for (const r of s.reasons.length ? s.reasons : [s.code]) counts.set(r, (counts.get(r) ?? 0) + n);
   const parts = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, c]) => `${c} ${r}`);
   let message = `0/${total} nodes are available${parts.length ? `: ${parts.join(', ')}` : ''}.`;
   if (postFilter) {

@@ -296,7 +296,9 @@ export class NodeInfo {
 
   /** Removes the pod with `p.key`; false when it is not on this node. */
   removePod(p: PodInfo): boolean {
-    let i = this.pods.lastIndexOf(p);
+    const pods = this.pods;
+    let i = pods.length - 1;
+    while (i >= 0 && pods[i] !== p) i--;
     if (i < 0) {
       const key = p.key;
       for (let j = 0; j < this.pods.length; j++) {

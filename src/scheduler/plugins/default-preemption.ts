@@ -45,8 +45,30 @@ function betterCandidate(a: Candidate, b: Candidate): boolean {
 }
 
 /**
+ * True when `pod` could fit `node`'s cpu, memory and pod count with every pod of `lower` gone:
+ * a necessary condition NodeResourcesFit imposes, checked by arithmetic before any dry run.
+ */
+function fitsWithout(pod: PodInfo, node: NodeInfo, lower: readonly PodInfo[]): boolean {
+  let cpu = 0;
+  let memory = 0;
+  for (const p of lower) {
+    cpu += p.requests.milliCpu;
+    memory += p.requests.memory;
+  }
+  const a = node.allocatable;
+  const r = node.requested;
+  const q = pod.requests;
+  if (node.pods.length - lower.length + 1 > a.pods) return false;
+  if (q.milliCpu > 0 && q.milliCpu > a.milliCpu - (r.milliCpu - cpu)) return false;
+  if (q.memory > 0 && q.memory > a.memory - (r.memory - memory)) return false;
+  return true;
+}
+
+/**
  * The victims on `node` that must go for `pod` to fit, or undefined when removing every
- * lower-priority pod would not be enough. Works on copies: the node and state are untouched.
+ * lower-priority pod would not be enough. The node and state are as they were afterwards.
+ * `resourcesChecked` (NodeResourcesFit is among the filters) lets it rule nodes out by
+ * arithmetic first.
  */
 export function selectVictimsOnNode(
   handle: FrameworkHandle,
@@ -55,20 +77,22 @@ export function selectVictimsOnNode(
   node: NodeInfo,
   budgets: readonly DisruptionBudget[],
   allowed: ReadonlyMap<string, number>,
+  resourcesChecked = false,
 ): Candidate | undefined {
   const lower: PodInfo[] = [];
   for (const p of node.pods) if (p.priority < pod.priority) lower.push(p);
   if (lower.length === 0) return undefined;
+  if (resourcesChecked && !fitsWithout(pod, node, lower)) return undefined;
   // withPodsChanged restores the node to its pods before the dry run, whatever the reprieves left.
   return handle.withPodsChanged(state, pod, node, [], lower, (s, n) => {
     if (!handle.runFiltersWithNominatedPods(s, pod, n).isSuccess()) return undefined;
     lower.sort(moreImportant);
 
-    const violating: PodInfo[] = [];
-    const safe: PodInfo[] = [];
-    if (budgets.length === 0) {
-      safe.push(...lower);
-    } else {
+    let violating: PodInfo[] | undefined;
+    let safe = lower;
+    if (budgets.length > 0) {
+      violating = [];
+      safe = [];
       const left = new Map(allowed);
       for (const p of lower) {
         let violates = false;
@@ -83,21 +107,25 @@ export function selectVictimsOnNode(
     }
 
     // Put pods back, the more important first, as long as the pod still fits.
-    const victims: PodInfo[] = [];
+    let victims: PodInfo[] | undefined;
     let pdbViolations = 0;
-    const reprieve = (p: PodInfo): boolean => {
-      n.addPod(p);
-      handle.runPreFilterAddPod(s, pod, p, n);
-      if (handle.runFiltersWithNominatedPods(s, pod, n).isSuccess()) return true;
-      n.removePod(p);
-      handle.runPreFilterRemovePod(s, pod, p, n);
-      victims.push(p);
-      return false;
-    };
-    for (const p of violating) if (!reprieve(p)) pdbViolations++;
-    for (const p of safe) reprieve(p);
-    if (victims.length === 0) return undefined;
-    victims.sort(moreImportant);
+    for (let pass = 0; pass < 2; pass++) {
+      const list = pass === 0 ? violating : safe;
+      if (!list) continue;
+      for (let i = 0; i < list.length; i++) {
+        const p = list[i]!;
+        n.addPod(p);
+        handle.runPreFilterAddPod(s, pod, p, n);
+        if (handle.runFiltersWithNominatedPods(s, pod, n).isSuccess()) continue;
+        n.removePod(p);
+        handle.runPreFilterRemovePod(s, pod, p, n);
+        (victims ??= []).push(p);
+        if (pass === 0) pdbViolations++;
+      }
+    }
+    if (!victims) return undefined;
+    // Each pass kept its order; only a mix of the two needs sorting again.
+    if (pdbViolations > 0 && pdbViolations < victims.length) victims.sort(moreImportant);
     return { node, victims, pdbViolations };
   });
 }
@@ -121,10 +149,11 @@ export function defaultPreemption(rawArgs: Record<string, unknown> = {}, handle?
       const allowed = disruptionsAllowed(budgets, budgets.length > 0 ? handle.snapshot.pods() : []);
       const wanted = Math.min(potential.length, Math.max(Math.floor((nodes.length * pct) / 100), abs));
       const offset = Math.floor(handle.random() * potential.length);
+      const resourcesChecked = ((state.filters ?? []) as Array<{ name: string }>).some((f) => f.name === 'NodeResourcesFit');
       let best: Candidate | undefined;
       let found = 0;
       for (let i = 0; i < potential.length && found < wanted; i++) {
-        const c = selectVictimsOnNode(handle, state, pod, potential[(offset + i) % potential.length]!, budgets, allowed);
+        const c = selectVictimsOnNode(handle, state, pod, potential[(offset + i) % potential.length]!, budgets, allowed, resourcesChecked);
         if (!c) continue;
         found++;
         if (!best || betterCandidate(c, best)) best = c;
