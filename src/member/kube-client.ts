@@ -66,13 +66,7 @@ export class KubeMemberClient implements MemberClient {
   /** The API server URL of the kubeconfig's context. */
   readonly server: string;
   readonly objects: ObjectClient;
-  readonly #kubeConfig: KubeConfig;
-  readonly #configuration: Configuration;
-  readonly #requestTimeoutMs: number;
-  readonly #healthTimeoutMs: number;
-  readonly #closing = new AbortController();
-  readonly #watches = new Set<AbortController>();
-  #dispatcher: Dispatcher | undefined;
+  readonly #transport: KubeTransport;
 
   /**
    * A client for `name` from a loaded KubeConfig. With `options.context`, that context is used
@@ -82,21 +76,9 @@ export class KubeMemberClient implements MemberClient {
   constructor(name: string, kubeConfig: KubeConfig, options: KubeMemberClientOptions = {}) {
     if (!name) throw new Error('a member client needs the member\'s name');
     this.name = name;
-    this.#kubeConfig = withContext(name, kubeConfig, options.context);
-    const cluster = this.#kubeConfig.getCurrentCluster();
-    if (!cluster?.server) {
-      throw new Error(`the kubeconfig of member cluster ${JSON.stringify(name)} has no cluster with a server for context ${JSON.stringify(this.#kubeConfig.getCurrentContext())}`);
-    }
-    try {
-      new URL(cluster.server);
-    } catch {
-      throw new Error(`the kubeconfig of member cluster ${JSON.stringify(name)} has a server that is not a URL: ${JSON.stringify(cluster.server)}`);
-    }
-    this.server = cluster.server.replace(/\/+$/, '');
-    this.#configuration = this.#kubeConfig.makeApiClient(ConfigurationHolder).configuration;
-    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.#healthTimeoutMs = options.healthTimeoutMs ?? 2_000;
-    this.objects = new KubeObjectClient(this);
+    this.#transport = new KubeTransport(name, withContext(name, kubeConfig, options.context), options);
+    this.server = this.#transport.server;
+    this.objects = new KubeObjectClient(this.#transport);
   }
 
   /** A client from a kubeconfig file; relative certificate and token paths resolve against its folder. */
@@ -122,23 +104,21 @@ export class KubeMemberClient implements MemberClient {
     return new KubeMemberClient(name, kubeConfig, options);
   }
 
+  /** The server's own major and minor (EKS says `"29+"`), read from gitVersion when it leaves them out. */
   async version(): Promise<MemberVersion> {
-    const body = this.#json(await this.request('GET', '/version'), 'GET /version') as Partial<Record<'gitVersion' | 'major' | 'minor' | 'platform', unknown>>;
-    if (typeof body.gitVersion !== 'string') throw new StatusError('InternalError', `member cluster ${JSON.stringify(this.name)} answered /version without a gitVersion`);
+    const body = parseBody(await this.#transport.request('GET', '/version')) as Partial<Record<'gitVersion' | 'major' | 'minor' | 'platform', unknown>> | undefined;
+    if (typeof body?.gitVersion !== 'string') throw new StatusError('InternalError', `member cluster ${JSON.stringify(this.name)} answered /version without a gitVersion`);
     const platform = typeof body.platform === 'string' ? body.platform : undefined;
-    // Some distributions report `minor: "32+"`; the numbers in gitVersion are the ones to trust.
-    const parsed = versionFromGitVersion(body.gitVersion, platform);
-    return {
-      ...parsed,
-      major: typeof body.major === 'string' && body.major !== '' ? body.major : parsed.major,
-      minor: typeof body.minor === 'string' && body.minor !== '' ? body.minor : parsed.minor,
-    };
+    if (typeof body.major === 'string' && body.major !== '' && typeof body.minor === 'string' && body.minor !== '') {
+      return { gitVersion: body.gitVersion, major: body.major, minor: body.minor, ...(platform ? { platform } : {}) };
+    }
+    return versionFromGitVersion(body.gitVersion, platform);
   }
 
   async healthy(): Promise<boolean> {
-    if (this.#closing.signal.aborted) return false;
+    if (this.#transport.closed) return false;
     try {
-      const res = await this.request('GET', '/readyz', {}, { accept: 'text/plain, application/json', timeoutMs: this.#healthTimeoutMs, raw: true });
+      const res = await this.#transport.request('GET', '/readyz', {}, { accept: 'text/plain, application/json', timeoutMs: this.#transport.healthTimeoutMs, raw: true });
       return res.code >= 200 && res.code <= 299;
     } catch {
       return false;
@@ -152,11 +132,11 @@ export class KubeMemberClient implements MemberClient {
    */
   async discover(): Promise<ResourceRef[]> {
     const [core, named] = await Promise.all([
-      this.request('GET', '/api', {}, { accept: aggregatedDiscovery }),
-      this.request('GET', '/apis', {}, { accept: aggregatedDiscovery }),
+      this.#transport.request('GET', '/api', {}, { accept: aggregatedDiscovery }),
+      this.#transport.request('GET', '/apis', {}, { accept: aggregatedDiscovery }),
     ]);
-    const coreDoc = this.#json(core, 'GET /api') as DiscoveryDocument;
-    const namedDoc = this.#json(named, 'GET /apis') as DiscoveryDocument;
+    const coreDoc = (parseBody(core) ?? {}) as DiscoveryDocument;
+    const namedDoc = (parseBody(named) ?? {}) as DiscoveryDocument;
     let refs: ResourceRef[];
     if (coreDoc.kind === 'APIGroupDiscoveryList' && namedDoc.kind === 'APIGroupDiscoveryList') {
       refs = [...fromAggregated(coreDoc), ...fromAggregated(namedDoc)];
@@ -168,8 +148,8 @@ export class KubeMemberClient implements MemberClient {
       const lists = await Promise.all(groupVersions.map(async ({ group, version }) => {
         const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
         try {
-          const list = this.#json(await this.request('GET', path), `GET ${path}`) as { resources?: LegacyResource[] };
-          return (list.resources ?? []).filter((r) => !r.name.includes('/')).map((r): ResourceRef => ({ group, version, plural: r.name, kind: r.kind, namespaced: r.namespaced }));
+          const list = parseBody(await this.#transport.request('GET', path)) as { resources?: LegacyResource[] } | undefined;
+          return (list?.resources ?? []).filter((r) => !r.name.includes('/')).map((r): ResourceRef => ({ group, version, plural: r.name, kind: r.kind, namespaced: r.namespaced }));
         } catch (err) {
           if (err instanceof StatusError) return [];
           throw err;
@@ -181,7 +161,51 @@ export class KubeMemberClient implements MemberClient {
   }
 
   async close(): Promise<void> {
-    if (this.#closing.signal.aborted) return;
+    await this.#transport.close();
+  }
+}
+
+/**
+ * How requests and watches reach the member: client-node's configuration (base server, HTTP
+ * library, middleware) and its kubeconfig authentication, one shared connection pool, and the
+ * translation of failures into StatusError, MemberUnreachableError or MemberClientClosedError.
+ */
+class KubeTransport {
+  readonly member: string;
+  readonly server: string;
+  readonly healthTimeoutMs: number;
+  readonly #kubeConfig: KubeConfig;
+  readonly #configuration: Configuration;
+  readonly #requestTimeoutMs: number;
+  readonly #closing = new AbortController();
+  readonly #watches = new Set<AbortController>();
+  #dispatcher: Dispatcher | undefined;
+
+  constructor(member: string, kubeConfig: KubeConfig, options: KubeMemberClientOptions) {
+    this.member = member;
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster?.server) {
+      throw new Error(`the kubeconfig of member cluster ${JSON.stringify(member)} has no cluster with a server for context ${JSON.stringify(kubeConfig.getCurrentContext())}`);
+    }
+    try {
+      new URL(cluster.server);
+    } catch {
+      throw new Error(`the kubeconfig of member cluster ${JSON.stringify(member)} has a server that is not a URL: ${JSON.stringify(cluster.server)}`);
+    }
+    this.server = cluster.server.replace(/\/+$/, '');
+    this.#kubeConfig = kubeConfig;
+    this.#configuration = kubeConfig.makeApiClient(ConfigurationHolder).configuration;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.healthTimeoutMs = options.healthTimeoutMs ?? 2_000;
+  }
+
+  get closed(): boolean {
+    return this.#closing.signal.aborted;
+  }
+
+  /** Aborts requests in flight and open watches (without their `onEnd`), and drops the connections. */
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.#closing.abort();
     for (const watch of this.#watches) watch.abort();
     this.#watches.clear();
@@ -193,13 +217,11 @@ export class KubeMemberClient implements MemberClient {
   }
 
   /**
-   * One request through client-node's configuration and authentication. Resolves with any answer
-   * the server gave; with `raw` unset, answers outside 2xx are thrown as StatusErrors. Failing to
-   * reach the server is a MemberUnreachableError.
-   * @internal for KubeObjectClient
+   * One request. Resolves with any answer the server gave; with `raw` unset, answers outside 2xx
+   * are thrown as StatusErrors. Failing to reach the server is a MemberUnreachableError.
    */
   async request(method: Method, path: string, query: Query = {}, options: { body?: string; contentType?: string; accept?: string; timeoutMs?: number; raw?: boolean } = {}): Promise<RawResponse> {
-    if (this.#closing.signal.aborted) throw new MemberClientClosedError(this.name);
+    if (this.closed) throw new MemberClientClosedError(this.member);
     const ctx = this.#configuration.baseServer.makeRequestContext(path, method);
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined) ctx.setQueryParam(key, String(value));
@@ -215,17 +237,47 @@ export class KubeMemberClient implements MemberClient {
     let code: number;
     let text: string;
     try {
-      await this.authenticate(prepared);
+      await this.#authenticate(prepared);
       for (const middleware of this.#configuration.middleware) prepared = await middleware.pre(prepared).toPromise();
       let response = await this.#configuration.httpApi.send(prepared).toPromise();
       for (const middleware of this.#configuration.middleware) response = await middleware.post(response).toPromise();
       code = response.httpStatusCode;
       text = await response.body.text();
     } catch (err) {
-      throw this.#failure(err, timeoutMs);
+      throw this.failure(err, timeoutMs);
     }
     if (!options.raw && (code < 200 || code > 299)) throw statusErrorOf(code, text);
     return { code, text };
+  }
+
+  /**
+   * Opens a watch with client-node's Watch, through this transport's authentication. `done` is
+   * not called for a watch that `close()` stopped.
+   */
+  async openWatch(path: string, query: Query, onEvent: (type: string, object: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+    if (this.closed) throw new MemberClientClosedError(this.member);
+    // Watch reads the cluster from, and authenticates through, the KubeConfig it is given.
+    const config = Object.create(this.#kubeConfig) as KubeConfig;
+    config.applySecurityAuthentication = (ctx: RequestContext) => this.#authenticate(ctx);
+    let controller: AbortController | undefined;
+    let ended = false;
+    const controllerDone = (err: unknown) => {
+      ended = true;
+      if (controller) this.#watches.delete(controller);
+      if (!this.closed) done(err);
+    };
+    controller = await new Watch(config).watch(path, query, onEvent, controllerDone);
+    if (this.closed) controller.abort();
+    else if (!ended) this.#watches.add(controller);
+    return controller;
+  }
+
+  /** The error for a request or watch that did not get an answer from the server. */
+  failure(err: unknown, timeoutMs?: number): Error {
+    if (err instanceof StatusError || err instanceof MemberClientClosedError || err instanceof MemberUnreachableError) return err;
+    if (this.closed) return new MemberClientClosedError(this.member);
+    if (isTimeout(err)) return new MemberUnreachableError(this.member, this.server, `no answer within ${timeoutMs ?? this.#requestTimeoutMs} ms`, { cause: err });
+    return new MemberUnreachableError(this.member, this.server, describeNetworkError(err), { cause: err });
   }
 
   /**
@@ -233,57 +285,15 @@ export class KubeMemberClient implements MemberClient {
    * connection pool: client-node builds a fresh one per request, which would cost a TLS
    * handshake each time. The pool depends only on the cluster's TLS settings, which a
    * kubeconfig fixes, while credentials (headers) are applied afresh every time.
-   * @internal for KubeObjectClient and its watches
    */
-  async authenticate(ctx: RequestContext): Promise<void> {
+  async #authenticate(ctx: RequestContext): Promise<void> {
     await this.#kubeConfig.applySecurityAuthentication(ctx);
     const fresh = ctx.getDispatcher();
     if (!fresh) return;
-    if (this.#closing.signal.aborted) throw new MemberClientClosedError(this.name);
+    if (this.closed) throw new MemberClientClosedError(this.member);
     this.#dispatcher ??= fresh;
     if (fresh !== this.#dispatcher) void fresh.destroy().catch(() => undefined);
     ctx.setDispatcher(this.#dispatcher);
-  }
-
-  /**
-   * Opens a watch with client-node's Watch, through this client's authentication.
-   * @internal for KubeObjectClient
-   */
-  async openWatch(path: string, query: Query, onEvent: (type: string, object: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
-    if (this.#closing.signal.aborted) throw new MemberClientClosedError(this.name);
-    // Watch reads the cluster from, and authenticates through, the KubeConfig it is given.
-    const config = Object.create(this.#kubeConfig) as KubeConfig;
-    config.applySecurityAuthentication = (ctx: RequestContext) => this.authenticate(ctx);
-    let controller: AbortController | undefined;
-    const controllerDone = (err: unknown) => {
-      if (controller) this.#watches.delete(controller);
-      // A watch that close() stopped ends as one stopped by its caller: without onEnd.
-      if (!this.#closing.signal.aborted) done(err);
-    };
-    controller = await new Watch(config).watch(path, query, onEvent, controllerDone);
-    if (this.#closing.signal.aborted) controller.abort();
-    else this.#watches.add(controller);
-    return controller;
-  }
-
-  /** @internal the error for a request or watch that did not reach the server. */
-  failure(err: unknown, timeoutMs?: number): Error {
-    return this.#failure(err, timeoutMs);
-  }
-
-  #failure(err: unknown, timeoutMs?: number): Error {
-    if (err instanceof StatusError || err instanceof MemberClientClosedError || err instanceof MemberUnreachableError) return err;
-    if (this.#closing.signal.aborted) return new MemberClientClosedError(this.name);
-    if (isTimeout(err)) return new MemberUnreachableError(this.name, this.server, `no answer within ${timeoutMs ?? this.#requestTimeoutMs} ms`, { cause: err });
-    return new MemberUnreachableError(this.name, this.server, describeNetworkError(err), { cause: err });
-  }
-
-  #json(res: RawResponse, what: string): unknown {
-    try {
-      return JSON.parse(res.text);
-    } catch {
-      throw new StatusError('InternalError', `member cluster ${JSON.stringify(this.name)} answered ${what} with a body that is not JSON: ${res.text.slice(0, 120)}`);
-    }
   }
 }
 
@@ -292,18 +302,18 @@ export class KubeMemberClient implements MemberClient {
  * JSON, and watches through client-node's Watch.
  */
 class KubeObjectClient implements ObjectClient {
-  readonly #member: KubeMemberClient;
+  readonly #transport: KubeTransport;
 
-  constructor(member: KubeMemberClient) {
-    this.#member = member;
+  constructor(transport: KubeTransport) {
+    this.#transport = transport;
   }
 
   async get(ref: ResourceRef, namespace: string | undefined, name: string): Promise<KubeObject> {
-    return this.#object(await this.#member.request('GET', pathOf(ref, namespace, name)));
+    return this.#object(await this.#transport.request('GET', pathOf(ref, namespace, name)));
   }
 
   async list(ref: ResourceRef, namespace: string | undefined, options: ClientListOptions = {}): Promise<ClientList> {
-    const res = await this.#member.request('GET', pathOf(ref, namespace), {
+    const res = await this.#transport.request('GET', pathOf(ref, namespace), {
       labelSelector: options.labelSelector || undefined,
       fieldSelector: options.fieldSelector || undefined,
       limit: options.limit,
@@ -321,14 +331,14 @@ class KubeObjectClient implements ObjectClient {
 
   async create(ref: ResourceRef, namespace: string | undefined, obj: KubeObject, options: ClientWriteOptions = {}): Promise<KubeObject> {
     const ns = ref.namespaced ? (namespace ?? obj.metadata?.namespace) : undefined;
-    return this.#object(await this.#member.request('POST', pathOf(ref, ns), writeQuery(options), { body: JSON.stringify(obj) }));
+    return this.#object(await this.#transport.request('POST', pathOf(ref, ns), writeQuery(options), { body: JSON.stringify(obj) }));
   }
 
   async update(ref: ResourceRef, namespace: string | undefined, obj: KubeObject, options: ClientWriteOptions & { subresource?: 'status' } = {}): Promise<KubeObject> {
     const name = obj.metadata?.name;
     if (!name) throw new StatusError('BadRequest', 'an update needs metadata.name');
     const ns = ref.namespaced ? (namespace ?? obj.metadata.namespace) : undefined;
-    return this.#object(await this.#member.request('PUT', pathOf(ref, ns, name, options.subresource), writeQuery(options), { body: JSON.stringify(obj) }));
+    return this.#object(await this.#transport.request('PUT', pathOf(ref, ns, name, options.subresource), writeQuery(options), { body: JSON.stringify(obj) }));
   }
 
   async patch(ref: ResourceRef, namespace: string | undefined, name: string, type: ClientPatchType, patch: unknown, options: ClientPatchOptions = {}): Promise<KubeObject> {
@@ -337,7 +347,7 @@ class KubeObjectClient implements ObjectClient {
       throw new StatusError('BadRequest', 'fieldManager is required for apply requests (server-side apply)');
     }
     const query: Query = { ...writeQuery(options), ...(type === 'apply' && options.force !== undefined ? { force: options.force } : {}) };
-    return this.#object(await this.#member.request('PATCH', pathOf(ref, namespace, name, options.subresource), query, {
+    return this.#object(await this.#transport.request('PATCH', pathOf(ref, namespace, name, options.subresource), query, {
       body: JSON.stringify(patch),
       contentType: patchContentTypes[type],
     }));
@@ -350,7 +360,7 @@ class KubeObjectClient implements ObjectClient {
       ...(options.propagationPolicy ? { propagationPolicy: options.propagationPolicy } : {}),
       ...(options.preconditions ? { preconditions: options.preconditions } : {}),
     };
-    await this.#member.request('DELETE', pathOf(ref, namespace, name), {}, { body: JSON.stringify(body) });
+    await this.#transport.request('DELETE', pathOf(ref, namespace, name), {}, { body: JSON.stringify(body) });
   }
 
   /**
@@ -377,9 +387,9 @@ class KubeObjectClient implements ObjectClient {
       if (ended || stopped) return;
       ended = true;
       if (err === undefined || err === null || isTimeout(err)) onEnd();
-      else onEnd(this.#member.failure(err));
+      else onEnd(this.#transport.failure(err));
     };
-    const controller = await this.#member.openWatch(pathOf(ref, namespace), query, (type, object) => {
+    const controller = await this.#transport.openWatch(pathOf(ref, namespace), query, (type, object) => {
       const event = { type, object } as ClientWatchEvent;
       if (early) early.events.push(event);
       else if (!stopped && !ended) onEvent(event);
@@ -400,7 +410,7 @@ class KubeObjectClient implements ObjectClient {
       // The watch never opened: refused by the server, or the server was not reached.
       const err = held.end.err as { statusCode?: unknown };
       if (typeof err.statusCode === 'number') throw await this.#refusal(ref, namespace, options, err.statusCode);
-      throw this.#member.failure(err);
+      throw this.#transport.failure(err);
     }
     if (held.events.length > 0 || held.end) {
       queueMicrotask(() => {
