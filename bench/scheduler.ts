@@ -91,6 +91,7 @@ async function runWorkload(w: Workload, log: (line: string) => void): Promise<{ 
   const initStart = performance.now();
   for (let i = 0; i < w.initPods; i++) scheduler.addPod(w.initTemplate(i));
   await binder.until(w.initPods);
+  await scheduler.idle();
   log(`${w.name}: ${w.initPods} initial pods placed in ${((performance.now() - initStart) / 1000).toFixed(1)} s`);
   const measured = w.measureTemplate;
   const pods = Array.from({ length: w.measurePods }, (_, i) => measured(i));
