@@ -11,7 +11,12 @@ import { formatReport, machineInfo, type BenchReport } from './report.ts';
 const usage = `usage: npm run -s bench -- api [--json] [--record] [--duration SECONDS] [--warmup SECONDS] [--clients N]
        [--watchers N] [--watch-updates N] [--watch-interval MS] [--list-size N] [--backends sqlite,etcd] [--hub-cpu-prof DIR]`;
 
-const benchmarks = ['api'];
+const benchmarks = ['api', 'scheduler'];
+
+/** Benchmarks with their own flags and report: they parse the rest of the command line themselves. */
+const standalone: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
+  scheduler: () => import('./scheduler.ts'),
+};
 
 function fail(message: string): never {
   console.error(message);
@@ -19,13 +24,16 @@ function fail(message: string): never {
 }
 
 const [name, ...args] = process.argv.slice(2);
-if (name === 'scheduler') { await (await import('./scheduler.ts')).main(args); process.exit(0); }
+if (name && standalone[name]) {
+  await (await standalone[name]()).main(args);
+  process.exit(0);
+}
 if (name === '--help' || name === '-h') {
   console.error(usage);
   process.exit(0);
 }
 if (!name || !benchmarks.includes(name)) {
-  fail(`${name ? `unknown benchmark "${name}"` : 'name a benchmark'}: available: ${benchmarks.join(', ')} (npm run bench -- api --help)`);
+  fail(`${name ? `unknown benchmark "${name}"` : 'name a benchmark'}: available: ${benchmarks.join(', ')} (npm run bench -- NAME --help)`);
 }
 
 let values: ReturnType<typeof parse>['values'];
