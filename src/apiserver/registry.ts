@@ -9,7 +9,9 @@
  */
 import { randomUUID, randomBytes } from 'node:crypto';
 import type { KubeObject, ObjectMeta } from '../machinery/object.ts';
-import { cloneJson, isPlainObject, jsonEqual } from '../machinery/object.ts';
+import { isPlainObject, jsonEqual } from '../machinery/object.ts';
+// A plain walk copies a JSON object several times faster than structuredClone; every write makes a few.
+import { copyJson as cloneJson } from '../storage/interner.ts';
 import { StatusError, errors, type StatusCause } from '../machinery/status-error.ts';
 import { validateObjectMeta, type NameRule } from '../machinery/names.ts';
 import type { LabelSelector, FieldSelector } from '../machinery/selectors.ts';

@@ -13,7 +13,7 @@
  *   `defaultTolerations`.)
  *
  * Large clusters on a fast clock would need more Lease writes than a process can make, so the
- * heartbeat period stretches to keep them near 200 writes per real second (and the grace period
+ * heartbeat period stretches to keep them near 50 writes per real second (and the grace period
  * with it): fidelity of heartbeat timing gives way before the simulation falls behind its clock.
  */
 import type { KubeObject } from '../machinery/object.ts';
@@ -41,7 +41,7 @@ export interface NodeLifecycleOptions {
 }
 
 const leaseNamespace = 'kube-node-lease';
-const maxLeaseWritesPerRealSecond = 200;
+const maxLeaseWritesPerRealSecond = 50;
 
 export function nodeLifecycle(options: NodeLifecycleOptions = {}): SimController {
   return (ctx) => new NodeLifecycle(ctx, options);

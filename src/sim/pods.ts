@@ -62,7 +62,8 @@ export function podFromTemplate(owner: KubeObject, options: PodFromTemplateOptio
 }
 
 export function podPhase(pod: KubeObject): string {
-  return String(record(pod.status).phase ?? 'Pending');
+  const phase = isPlainObject(pod.status) ? pod.status.phase : undefined;
+  return phase === undefined || phase === null ? 'Pending' : String(phase);
 }
 
 /** Not finished and not being deleted: it counts towards its owner's replicas. */
@@ -75,14 +76,24 @@ export function isPodTerminating(pod: KubeObject): boolean {
   return pod.metadata.deletionTimestamp !== undefined;
 }
 
+/** The pod's Ready condition when it is True; undefined otherwise. Called for every pod of an owner on each sync, so it allocates nothing. */
+function readyCondition(pod: KubeObject): Json | undefined {
+  const conditions = isPlainObject(pod.status) ? pod.status.conditions : undefined;
+  if (!Array.isArray(conditions)) return undefined;
+  for (const c of conditions) {
+    if (isPlainObject(c) && c.type === 'Ready' && c.status === 'True') return c;
+  }
+  return undefined;
+}
+
 /** The pod's Ready condition is True. */
 export function isPodReady(pod: KubeObject): boolean {
-  return array(record(pod.status).conditions).some((c) => c.type === 'Ready' && c.status === 'True');
+  return readyCondition(pod) !== undefined;
 }
 
 /** Ready for at least `minReadySeconds` at `now` (milliseconds). */
 export function isPodAvailable(pod: KubeObject, minReadySeconds: number, now: number): boolean {
-  const ready = array(record(pod.status).conditions).find((c) => c.type === 'Ready' && c.status === 'True');
+  const ready = readyCondition(pod);
   if (!ready) return false;
   if (minReadySeconds <= 0) return true;
   const since = Date.parse(String(ready.lastTransitionTime ?? ''));

@@ -16,7 +16,7 @@
  */
 
 export interface JsonInternerOptions {
-  /** Parts per generation of the pool. Default 65,536. */
+  /** Parts per generation of the pool. Default 16,384. */
   capacity?: number;
   /** Strings longer than this are not pooled (they are shared by reference all the same). Default 256. */
   maxPooledString?: number;
@@ -33,7 +33,7 @@ export class JsonInterner {
   #hash = 0;
 
   constructor(options: JsonInternerOptions = {}) {
-    this.#capacity = options.capacity ?? 65_536;
+    this.#capacity = options.capacity ?? 16_384;
     this.#maxPooledString = options.maxPooledString ?? 256;
   }
 

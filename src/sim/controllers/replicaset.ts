@@ -3,7 +3,8 @@
  * them from its template in slow-start batches (1, 2, 4, ... as Kubernetes does, so a broken
  * template fails fast) and deleting the least valuable first when there are too many (unscheduled
  * before scheduled, pending before running, not ready before ready, most restarts, newest). It
- * reports replicas, fullyLabeledReplicas, readyReplicas and availableReplicas in the status.
+ * reports replicas, fullyLabeledReplicas, readyReplicas and availableReplicas in the status, at
+ * most once a second of cluster time while its pods keep changing.
  *
  * Simplification: pods are owned through their controller ownerReference only; orphans matching a
  * selector are not adopted.
@@ -29,8 +30,17 @@ export function controllerUid(obj: KubeObject): string[] {
 /** Most pods one ReplicaSet creates in one reconcile, as Kubernetes' burstReplicas. */
 const burstReplicas = 500;
 
+/**
+ * Least cluster time between two status writes of one ReplicaSet, unless its generation moved:
+ * a ReplicaSet whose hundreds of pods start at once reports their progress in steps rather than
+ * once per pod (each write also wakes the Deployment controller, which writes its own status).
+ */
+const statusIntervalMs = 1000;
+
 export const replicaSetController: SimController = (ctx) => {
   const expectations = new Expectations(() => ctx.scheduler.now());
+  /** When each ReplicaSet's status was last written (cluster time). */
+  const statusWritten = new Map<string, number>();
   const recorder = ctx.recorder('replicaset-controller');
   let sets!: Informer;
   let pods!: Informer;
@@ -58,6 +68,7 @@ export const replicaSetController: SimController = (ctx) => {
     const rs = sets.get(request.namespace, request.name);
     if (!rs) {
       expectations.forget(key);
+      statusWritten.delete(key);
       return;
     }
     const owned = pods.byIndex(ownerUidIndex, rs.metadata.uid!);
@@ -69,8 +80,7 @@ export const replicaSetController: SimController = (ctx) => {
       if (diff > 0) await createPods(ctx, rs, key, Math.min(diff, burstReplicas));
       else if (diff < 0) await deletePods(ctx, key, pickVictims(active, -diff));
     }
-    const result = await writeStatus(ctx, rs, owned);
-    return result;
+    return writeStatus(ctx, rs, owned, statusWritten);
   }
 
   async function createPods(context: SimContext, rs: KubeObject, key: string, count: number): Promise<void> {
@@ -122,25 +132,45 @@ export function pickVictims(pods: KubeObject[], count: number): KubeObject[] {
   ).slice(0, count);
 }
 
-async function writeStatus(ctx: SimContext, rs: KubeObject, owned: KubeObject[]): Promise<ReconcileResult | void> {
+async function writeStatus(ctx: SimContext, rs: KubeObject, owned: KubeObject[], written: Map<string, number>): Promise<ReconcileResult | void> {
   const spec = record(rs.spec);
   const minReadySeconds = Number(spec.minReadySeconds ?? 0);
   const now = ctx.scheduler.now();
-  const active = owned.filter(isPodActive);
-  const templateLabels = record(record(record(spec.template).metadata).labels) as Record<string, string>;
+  const templateLabels = Object.entries(record(record(record(spec.template).metadata).labels) as Record<string, string>);
   const selector = labelSelectorFromObject(spec.selector);
+  // One pass over the owned pods: a ReplicaSet syncs on every change to any of its pods.
+  let replicas = 0;
+  let fullyLabeled = 0;
+  let ready = 0;
+  let available = 0;
+  let waiting = false;
+  for (const pod of owned) {
+    if (!isPodActive(pod)) continue;
+    replicas++;
+    const labels = pod.metadata.labels;
+    if (selector.matches(labels) && templateLabels.every(([k, v]) => labels?.[k] === v)) fullyLabeled++;
+    if (!isPodReady(pod)) continue;
+    ready++;
+    if (isPodAvailable(pod, minReadySeconds, now)) available++;
+    // A pod that is ready but not yet available becomes available once minReadySeconds pass.
+    else waiting = true;
+  }
   const status = {
     ...record(rs.status),
-    replicas: active.length,
-    fullyLabeledReplicas: active.filter((p) => selector.matches(p.metadata.labels) && Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length,
-    readyReplicas: active.filter(isPodReady).length,
-    availableReplicas: active.filter((p) => isPodAvailable(p, minReadySeconds, now)).length,
+    replicas,
+    fullyLabeledReplicas: fullyLabeled,
+    readyReplicas: ready,
+    availableReplicas: available,
     observedGeneration: rs.metadata.generation ?? 1,
   };
-  // A pod that is ready but not yet available becomes available once minReadySeconds pass.
-  const waiting = minReadySeconds > 0 && active.some((p) => isPodReady(p) && !isPodAvailable(p, minReadySeconds, now));
   const old = record(rs.status);
   if (!['replicas', 'fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration'].every((k) => old[k] === status[k as keyof typeof status])) {
+    const key = `${rs.metadata.namespace}/${rs.metadata.name}`;
+    const last = written.get(key);
+    if (last !== undefined && now - last < statusIntervalMs && old.observedGeneration === status.observedGeneration) {
+      return { requeueAfter: last + statusIntervalMs - now };
+    }
+    written.set(key, now);
     try {
       await ctx.client.update(replicaSetsRef, rs.metadata.namespace, { ...rs, status }, { subresource: 'status' });
     } catch (err) {
