@@ -135,15 +135,21 @@ export function kubeletModel(options: KubeletOptions): SimController {
       return next(pod, containers, now);
     }
 
-    function next(pod: KubeObject, containers: Json[], now: number): ReconcileResult {
+    /** When to look at a running pod again: its exit, or its next memory check; never when neither can happen. */
+    function next(pod: KubeObject, containers: Json[], now: number): ReconcileResult | undefined {
       const statuses = array(record(pod.status).containerStatuses);
-      const times = [oomAt(pod, containers, statuses, now)?.at ?? now + oomScanWindowMs];
+      const times: number[] = [];
+      // Only a container with a memory limit can be OOMKilled; a pod without one needs no timer
+      // (one per pod adds up at 20,000 pods) until something about it changes.
+      if (containers.some((c) => Number.isFinite(quantityOr(record(record(c.resources).limits).memory, Number.POSITIVE_INFINITY)))) {
+        times.push(oomAt(pod, containers, statuses, now)?.at ?? now + oomScanWindowMs);
+      }
       const exit = exitDue(pod, statuses);
       if (exit) times.push(exit.at);
-      return { requeueAfter: Math.max(1, Math.min(...times) - now) };
+      return times.length > 0 ? { requeueAfter: Math.max(1, Math.min(...times) - now) } : undefined;
     }
 
-    async function run(context: SimContext, pod: KubeObject, containers: Json[], restarts: number[], now: number): Promise<ReconcileResult> {
+    async function run(context: SimContext, pod: KubeObject, containers: Json[], restarts: number[], now: number): Promise<ReconcileResult | undefined> {
       const startedAt = context.scheduler.nowIso();
       const old = array(record(pod.status).containerStatuses);
       const statuses = containers.map((c, i) => ({

@@ -33,6 +33,8 @@ interface Entry {
   /** Deep-frozen and stamped with `revision`: shared with predicates, copied for callers. */
   object: KubeObject;
   revision: number;
+  /** The key as first written, so every event about the object shares one string. */
+  key: string;
 }
 
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
@@ -107,7 +109,7 @@ export class MemoryStore implements Store {
     if (this.#entries.has(key)) throw storeErrors.alreadyExists(key);
     const revision = this.#revision + 1;
     const object = this.#interner.intern(withRevision(obj, revision));
-    this.#entries.set(key, { object, revision });
+    this.#entries.set(key, { object, revision, key });
     this.#keys.splice(lowerBound(this.#keys, key), 0, key);
     this.#commit({ type: 'ADDED', key, revision, object });
     return copyJson(object);
@@ -121,8 +123,8 @@ export class MemoryStore implements Store {
     if (expectedRevision !== undefined && current.revision !== expectedRevision) throw storeErrors.modified(key);
     const revision = this.#revision + 1;
     const object = this.#interner.intern(withRevision(obj, revision));
-    this.#entries.set(key, { object, revision });
-    this.#commit({ type: 'MODIFIED', key, revision, object, previous: current.object });
+    this.#entries.set(current.key, { object, revision, key: current.key });
+    this.#commit({ type: 'MODIFIED', key: current.key, revision, object, previous: current.object });
     return copyJson(object);
   }
 
@@ -141,7 +143,7 @@ export class MemoryStore implements Store {
     const object = this.#interner.intern(withRevision(current.object, revision));
     this.#entries.delete(key);
     this.#keys.splice(lowerBound(this.#keys, key), 1);
-    this.#commit({ type: 'DELETED', key, revision, object, previous: current.object });
+    this.#commit({ type: 'DELETED', key: current.key, revision, object, previous: current.object });
     return copyJson(object);
   }
 
