@@ -21,6 +21,7 @@ import type { ResourceType } from '../api/resource-type.ts';
 import { builtinResourceTypes } from '../api/kinds/builtin-kinds.ts';
 import { crdResourceType } from '../api/kinds/crd.ts';
 import { fleetResourceTypes } from '../api/kinds/fleet.ts';
+import { policyResourceTypes } from '../api/kinds/policy.ts';
 import { AdmissionChain, type UserInfo } from '../apiserver/admission.ts';
 import { ObjectRegistry } from '../apiserver/registry.ts';
 import { ApiHandler } from '../apiserver/handler.ts';
@@ -143,7 +144,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const crdType = crdResourceType();
     for (const type of builtinResourceTypes(profile)) catalog.add(type.kind === 'Secret' && type.group === '' ? sealSecrets(type, key) : type);
     catalog.add(crdType);
-    if (profile === 'hub') for (const type of fleetResourceTypes()) catalog.add(type);
+    if (profile === 'hub') for (const type of [...fleetResourceTypes(), ...policyResourceTypes()]) catalog.add(type);
     const admission = new AdmissionChain();
     const watchCache = new WatchCache(store);
     await watchCache.start();

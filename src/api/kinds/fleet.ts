@@ -14,7 +14,7 @@ import { compileSchema } from '../schema-validator.ts';
 export const fleetGroup = 'fleet.nephele.dev';
 export const fleetVersion = 'v1alpha1';
 
-const Condition = Type.Object({
+export const Condition = Type.Object({
   type: Type.String({ description: 'Type of the condition, e.g. Ready.' }),
   status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')], { description: 'True, False or Unknown.' }),
   reason: Type.Optional(Type.String({ description: 'One CamelCase word saying why the condition last changed.' })),
@@ -23,9 +23,9 @@ const Condition = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ description: 'The metadata.generation the condition was computed from.' })),
 }, { additionalProperties: false });
 
-const ResourceList = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]), { description: 'Resource quantities by name (cpu, memory, pods, nvidia.com/gpu, ...).' });
+export const ResourceList = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()]), { description: 'Resource quantities by name (cpu, memory, pods, nvidia.com/gpu, ...).' });
 
-const Taint = Type.Object({
+export const Taint = Type.Object({
   key: Type.String(),
   value: Type.Optional(Type.String()),
   effect: Type.Union([Type.Literal('NoSchedule'), Type.Literal('PreferNoSchedule'), Type.Literal('NoExecute')]),
@@ -48,6 +48,8 @@ const ClusterSpec = Type.Object({
     nodes: Type.Integer({ minimum: 0, maximum: 10000, description: 'Number of simulated nodes.' }),
     instanceTypes: Type.Optional(Type.Array(Type.String(), { description: 'Instance types the node pool is built from.' })),
     seed: Type.Optional(Type.Integer({ description: 'Seed for the simulation, so runs repeat.' })),
+    speed: Type.Optional(Type.Number({ minimum: 0.001, description: 'Cluster seconds per real second.' })),
+    startLatencySeconds: Type.Optional(Type.Number({ minimum: 0, description: 'Time from binding to Running.' })),
   }, { additionalProperties: false, description: 'Makes the hub run a simulated member cluster in-process.' })),
   energy: Type.Optional(Type.Object({
     carbonIntensityGramsPerKWh: Type.Optional(Type.Number({ minimum: 0, description: 'Grid carbon intensity in gCO2e/kWh.' })),
@@ -55,19 +57,43 @@ const ClusterSpec = Type.Object({
   }, { additionalProperties: false })),
   latency: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0 }), { description: 'Round-trip latency in milliseconds from named user regions.' })),
   taints: Type.Optional(Type.Array(Taint)),
+  pricing: Type.Optional(Type.Object({
+    cpuCoreHourUSD: Type.Optional(Type.Number({ minimum: 0, description: 'Overrides the price read from the nodes.' })),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false, description: 'Desired state of a member cluster.' });
+
+const GpuSummary = Type.Object({
+  capacity: Type.Integer({ minimum: 0 }),
+  allocatable: Type.Integer({ minimum: 0 }),
+  allocated: Type.Integer({ minimum: 0 }),
+}, { additionalProperties: false });
+
+const ResourceModelEntry = Type.Object({
+  name: Type.String({ description: 'Name of the pod shape (small, medium, large, gpu-1, ...).' }),
+  requests: ResourceList,
+  maxReplicas: Type.Integer({ minimum: 0, description: 'How many more pods of this shape the cluster\'s scheduler would place now.' }),
+}, { additionalProperties: false });
 
 const ClusterStatus = Type.Object({
   conditions: Type.Optional(Type.Array(Condition)),
   kubernetesVersion: Type.Optional(Type.String()),
   nodeCount: Type.Optional(Type.Integer({ minimum: 0 })),
+  readyNodeCount: Type.Optional(Type.Integer({ minimum: 0 })),
   capacity: Type.Optional(ResourceList),
   allocatable: Type.Optional(ResourceList),
   allocated: Type.Optional(ResourceList),
+  gpus: Type.Optional(Type.Record(Type.String(), GpuSummary, { description: 'GPUs by model: capacity, allocatable and allocated.' })),
+  resourceModel: Type.Optional(Type.Array(ResourceModelEntry, { description: 'How many more pods of given shapes fit, from the cluster scheduler\'s what-if.' })),
+  pricing: Type.Optional(Type.Object({
+    cpuCoreHourUSD: Type.Optional(Type.Number({ minimum: 0, description: 'Mean hourly price of one vCPU over the cluster\'s nodes.' })),
+    memoryGiBHourUSD: Type.Optional(Type.Number({ minimum: 0 })),
+    gpuHourUSD: Type.Optional(Type.Number({ minimum: 0 })),
+  }, { additionalProperties: false })),
+  hub: Type.Optional(Type.Boolean({ description: 'The member is itself a Nephele hub with members of its own.' })),
   lastHeartbeatTime: Type.Optional(Type.String({ format: 'date-time' })),
 }, { additionalProperties: false, description: 'Observed state of a member cluster.' });
 
-const LabelSelector = Type.Object({
+export const LabelSelector = Type.Object({
   matchLabels: Type.Optional(Type.Record(Type.String(), Type.String())),
   matchExpressions: Type.Optional(Type.Array(Type.Object({
     key: Type.String(),
@@ -87,7 +113,7 @@ const FleetStatus = Type.Object({
   conditions: Type.Optional(Type.Array(Condition)),
 }, { additionalProperties: false });
 
-function kindSchema(kind: string, description: string, spec: TSchema, status: TSchema) {
+export function kindSchema(kind: string, description: string, spec: TSchema, status: TSchema) {
   return Type.Object({
     apiVersion: Type.Optional(Type.String()),
     kind: Type.Optional(Type.String()),
@@ -104,27 +130,40 @@ export type ClusterStatus = Static<typeof ClusterStatus>;
 export type FleetSpec = Static<typeof FleetSpec>;
 
 /** Published schema: the TypeBox schema with metadata pointing at ObjectMeta and the GVK added. */
-function published(schema: TSchema, kind: string): object {
+function published(schema: TSchema, kind: string, group: string): object {
   const copy = JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
   const properties = copy.properties as Record<string, unknown>;
   properties.metadata = { allOf: [{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' }], description: 'Standard object metadata.' };
-  copy['x-kubernetes-group-version-kind'] = [{ group: fleetGroup, version: fleetVersion, kind }];
+  copy['x-kubernetes-group-version-kind'] = [{ group, version: fleetVersion, kind }];
   return copy;
 }
 
-function condition(obj: KubeObject, type: string): string {
+export function condition(obj: KubeObject, type: string): string {
   const status = isPlainObject(obj.status) ? obj.status : {};
   const conditions = Array.isArray(status.conditions) ? status.conditions : [];
   const found = conditions.find((c) => isPlainObject(c) && c.type === type) as Record<string, unknown> | undefined;
   return found ? String(found.status) : 'Unknown';
 }
 
-function fleetType(kind: string, plural: string, shortNames: string[], schema: TSchema, columns: PrinterColumn[]): ResourceType {
-  const root = `dev.nephele.fleet.${fleetVersion}.${kind}`;
+export interface NepheleKindOptions {
+  group?: string;
+  namespaced?: boolean;
+  /** Whether the kind has a status subresource (default true). */
+  status?: boolean;
+}
+
+/** A Nephele kind served from a TypeBox schema: validation, published OpenAPI and printer columns. */
+export function nepheleType(kind: string, plural: string, shortNames: string[], schema: TSchema, columns: PrinterColumn[], options: NepheleKindOptions = {}): ResourceType {
+  return fleetType(kind, plural, shortNames, schema, columns, options);
+}
+
+function fleetType(kind: string, plural: string, shortNames: string[], schema: TSchema, columns: PrinterColumn[], options: NepheleKindOptions = {}): ResourceType {
+  const group = options.group ?? fleetGroup;
+  const root = `${group.split('.').reverse().join('.')}.${fleetVersion}.${kind}`;
   const metaSchemas = Object.fromEntries(Object.entries(builtinOpenAPI().schemas).filter(([name]) => name.startsWith('io.k8s.apimachinery.pkg.apis.meta.v1.')));
   const validator = compileSchema(schema);
   return {
-    group: fleetGroup,
+    group,
     version: fleetVersion,
     kind,
     listKind: `${kind}List`,
@@ -132,10 +171,10 @@ function fleetType(kind: string, plural: string, shortNames: string[], schema: T
     singular: kind.toLowerCase(),
     shortNames,
     categories: ['nephele'],
-    namespaced: false,
-    schema: { root, components: { ...metaSchemas, [root]: published(schema, kind) } },
+    namespaced: options.namespaced ?? false,
+    schema: { root, components: { ...metaSchemas, [root]: published(schema, kind, group) } },
     printerColumns: [...columns, { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
-    subresources: { status: true },
+    subresources: { status: options.status ?? true },
     fieldLabels: {},
     origin: 'nephele',
     validate: (obj) => validator(obj),
