@@ -29,13 +29,16 @@ import { ApiMetrics } from '../apiserver/metrics.ts';
 import { WatchCache } from '../apiserver/watch-cache.ts';
 import { WebhookAdmission } from '../apiserver/webhook-admission.ts';
 import { InProcessClient } from '../client/index.ts';
-import { Manager } from '../controller/index.ts';
+import { Manager, realScheduler, type Scheduler } from '../controller/index.ts';
 import {
   ensureAdminToken, ensureServingCertificates, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
   renderKubeconfig, sealSecretData, writeKubeconfig, type AuditLog, type SecretBoxKey,
 } from './security/index.ts';
 import { GarbageCollector } from './controllers/garbage-collector.ts';
 import { CrdController } from './controllers/crd-controller.ts';
+import { Registry as MetricsRegistry } from 'prom-client';
+import { EventRecorder } from '../controller/index.ts';
+import { MemberConnections, fleetControllers, type FleetContext, type FleetController } from '../fleet/index.ts';
 
 export const kubernetesVersion = 'v1.32.0-nephele.0';
 
@@ -58,6 +61,15 @@ export interface HubOptions {
   profile?: HubProfile;
   /** The cluster and context name in the kubeconfig written to the home. Default `nephele`. */
   kubeconfigName?: string;
+  /** Timers of the fleet controllers (a ManualScheduler in tests); real time on `clock` by default. */
+  fleetScheduler?: Scheduler;
+  /** The fleet controllers to run (hub profile); `fleetControllers()` by default. */
+  fleetControllers?: FleetController[];
+}
+
+/** Real timers with `clock` for the time, when the clock is itself a Scheduler (a simulation's), or the real one. */
+function realSchedulerFor(clock: Clock): Scheduler {
+  return 'after' in clock ? (clock as Scheduler) : realScheduler;
 }
 
 export type HubProfile = 'hub' | 'cluster';
@@ -76,6 +88,8 @@ export interface Hub {
   readonly garbageCollector: GarbageCollector;
   /** The hub's controllers; leader-only ones run while this replica holds the lease. */
   readonly controllers: Manager;
+  /** Connections to member clusters (kept by the cluster controller; empty for the cluster profile). */
+  readonly members: MemberConnections;
   /** Forgets history up to `revision` in the store and the watch cache; older watches get 410. */
   compact(revision: number): Promise<void>;
   stop(): Promise<void>;
@@ -179,6 +193,23 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       },
     });
     await controllers.add(gc);
+    const members = new MemberConnections();
+    stoppers.push(() => members.closeAll());
+    if (profile === 'hub') {
+      const fleetClient = new InProcessClient(registry, catalog, systemUser);
+      const fleetContext: FleetContext = {
+        client: fleetClient,
+        members,
+        home,
+        scheduler: options.fleetScheduler ?? realSchedulerFor(clock),
+        metrics: new MetricsRegistry(),
+        recorder: (component) => new EventRecorder({ client: fleetClient, component, clock }),
+        log: (level, message, fields) => {
+          if (level === 'error') console.error(`nephele hub: ${message}`, fields ?? '');
+        },
+      };
+      for (const controller of options.fleetControllers ?? fleetControllers()) await controllers.add(controller(fleetContext));
+    }
     await controllers.start();
     stoppers.push(() => controllers.stop());
     let ready = false;
@@ -214,7 +245,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     ready = true;
     let stopped = false;
     return {
-      url, port, home, kubeconfigPath, token, store, catalog, registry, admission, handler, garbageCollector: gc, controllers,
+      url, port, home, kubeconfigPath, token, store, catalog, registry, admission, handler, garbageCollector: gc, controllers, members,
       async compact(revision: number) {
         if (!store.compact) throw new Error(`the ${store.backend} store cannot be compacted from the hub`);
         await store.compact(revision);

@@ -1,0 +1,13 @@
+/**
+ * The fleet domain: member cluster registration and status, placement, distribution and
+ * failover. `fleetControllers` lists the controllers the hub runs (leader-only), in start order.
+ */
+import type { FleetController } from './context.ts';
+
+export { MemberConnections, type ConnectionListener } from './connections.ts';
+export { executionNamespace, fleetRefs, type FleetContext, type FleetController } from './context.ts';
+
+/** The hub's fleet controllers; each area adds its own here. */
+export function fleetControllers(): FleetController[] {
+  return [];
+}
