@@ -8,7 +8,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
-import { machineInfo, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { formatReport, machineInfo, round, target, type BenchReport, type BenchResult } from './report.ts';
 import { startSimulatedCluster } from '../src/sim/index.ts';
 import { podsRef, deploymentsRef, namespacesRef } from '../src/sim/resources.ts';
 import { Informer, type ObjectClient } from '../src/client/index.ts';
@@ -112,9 +116,61 @@ async function countRunning(client: ObjectClient): Promise<number> {
   return items.length;
 }
 
-if (import.meta.main) {
-  const nodes = Number(process.argv[2] ?? defaultSimBenchOptions.nodes);
-  const pods = Number(process.argv[3] ?? defaultSimBenchOptions.pods);
-  const report = await runSimBench({ ...defaultSimBenchOptions, nodes, pods }, (l) => console.error(l));
-  console.log(JSON.stringify(report.results, null, 1));
+const usage = 'usage: npm run -s bench -- sim [--json] [--record] [--nodes N] [--pods N] [--per-deployment N] [--speed X]';
+
+/** `npm run bench -- sim`: a table, or with --json one JSON document on stdout; progress on stderr. */
+export async function main(argv: string[]): Promise<void> {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        json: { type: 'boolean', default: false },
+        record: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        nodes: { type: 'string' },
+        pods: { type: 'string' },
+        'per-deployment': { type: 'string' },
+        speed: { type: 'string' },
+      },
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.error(usage);
+    return;
+  }
+  const number = (name: string, raw: string | undefined, fallback: number, min: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) {
+      console.error(`--${name} must be a number >= ${min}, got "${raw}"\n${usage}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  const d = defaultSimBenchOptions;
+  const options: SimBenchOptions = {
+    nodes: number('nodes', values.nodes, d.nodes, 1),
+    pods: number('pods', values.pods, d.pods, 1),
+    perDeployment: number('per-deployment', values['per-deployment'], d.perDeployment, 1),
+    speed: number('speed', values.speed, d.speed, 0.001),
+  };
+  // The heap figures need a full collection before each reading.
+  if (!(globalThis as { gc?: unknown }).gc) {
+    setFlagsFromString('--expose-gc');
+    (globalThis as { gc?: unknown }).gc = runInNewContext('gc');
+  }
+  const report = await runSimBench(options, (line) => console.error(`[bench sim] ${line}`));
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  await new Promise<void>((resolve) => process.stdout.write(values.json ? json : formatReport(report), () => resolve()));
+  if (values.record) {
+    const dir = new URL('./results/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(new URL(`sim-${report.date.slice(0, 10)}.json`, dir), json);
+  }
 }
+
+if (import.meta.main) await main(process.argv.slice(2));

@@ -97,6 +97,8 @@ describe('a simulated cluster, through kubectl', () => {
     }, { timeoutMs: 30_000 });
     assert.equal(status.lastState!.terminated!.exitCode, 137);
     await waitFor('CrashLoopBackOff or a second run in kubectl get', async () => /leaky\s+\d\/1\s+(CrashLoopBackOff|Running|OOMKilled)\s+[1-9]/.test(await ok(['get', 'pod', 'leaky'])));
+    // A bare pod would keep kubectl drain (below) from draining its node.
+    await ok(['delete', 'pod', 'leaky']);
   });
 
   it('evicts through pods/eviction and refuses an eviction a PodDisruptionBudget forbids', async () => {
