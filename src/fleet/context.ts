@@ -5,7 +5,7 @@
  * function of this context returning a runnable the hub's manager starts under leader election.
  */
 import type { Registry } from 'prom-client';
-import type { ObjectClient } from '../client/index.ts';
+import type { ObjectClient, ResourceRef } from '../client/index.ts';
 import type { ControllerLog, EventRecorder, Runnable, Scheduler } from '../controller/index.ts';
 import type { MemberConnections } from './connections.ts';
 
@@ -17,6 +17,8 @@ export interface FleetContext {
   metrics: Registry;
   recorder(component: string): EventRecorder;
   log: ControllerLog;
+  /** The hub's resource for an apiVersion and kind (templates of any served kind), if it serves one. */
+  resourceFor(apiVersion: string, kind: string): ResourceRef | undefined;
 }
 
 export type FleetController = (context: FleetContext) => Runnable;

@@ -204,6 +204,10 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         scheduler: options.fleetScheduler ?? realSchedulerFor(clock),
         metrics: new MetricsRegistry(),
         recorder: (component) => new EventRecorder({ client: fleetClient, component, clock }),
+        resourceFor: (apiVersion, kind) => {
+          const type = catalog.byKind(apiVersion, kind);
+          return type ? { group: type.group, version: type.version, kind: type.kind, plural: type.plural, namespaced: type.namespaced } : undefined;
+        },
         log: (level, message, fields) => {
           if (level === 'error') console.error(`nephele hub: ${message}`, fields ?? '');
         },
