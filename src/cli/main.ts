@@ -8,27 +8,47 @@ import { join, resolve } from 'node:path';
 import { startHub, type Hub } from '../hub/hub.ts';
 import { verifyAuditLog } from '../hub/security/index.ts';
 import { createManifestObjects } from '../hub/manifests.ts';
-import { clusterFromSimulationSpec, clusterHome, startSimulatedFleet, type SimulatedFleet } from '../sim/fleet.ts';
+import { clusterHome } from '../sim/fleet.ts';
+import { parseAllDocuments } from 'yaml';
+import type { KubeObject } from '../machinery/object.ts';
+import { StatusError } from '../machinery/status-error.ts';
+import { findResource } from '../member/index.ts';
 import { registerSimUp, stopOnSignal } from './sim.ts';
 import { registerSimHistory } from './sim-history.ts';
+import { registerJoin } from './join.ts';
+import { registerAgent } from './agent.ts';
 
 const demoManifests = ['docs/examples/demo-fleet.yaml', 'docs/examples/web-app.yaml'].map((p) => new URL(`../../${p}`, import.meta.url));
 /** What each demo member cluster runs from the start, so there are pods to look at. */
 const memberWorkloads = new URL('../../docs/examples/member-workloads.yaml', import.meta.url);
 const seedUser = { username: 'system:nephele-seed', groups: ['system:masters'] };
 
-/** Starts a simulated member for every Cluster the hub holds with `spec.mode: Simulated`, and seeds its sample workloads. */
-async function startDemoMembers(hub: Hub): Promise<SimulatedFleet> {
+/**
+ * Waits until the hub's cluster controller has started a member for every Cluster with
+ * `spec.mode: Simulated`, then seeds each with the sample workloads; returns their names.
+ */
+async function demoMembers(hub: Hub, timeoutMs = 60_000): Promise<string[]> {
   const clusterType = hub.catalog.byResource('fleet.nephele.dev', 'v1alpha1', 'clusters')!;
   const { items } = await hub.registry.list(clusterType, undefined);
-  const simulated = items.filter((c) => (c.spec as { mode?: string } | undefined)?.mode === 'Simulated');
-  const fleet = await startSimulatedFleet(hub.home, simulated.map((c) => {
-    const spec = c.spec as { provider?: string; region?: string; simulation?: { nodes: number; instanceTypes?: string[]; seed?: number } };
-    return clusterFromSimulationSpec(c.metadata.name!, { nodes: spec.simulation?.nodes ?? 3, ...spec.simulation, ...(spec.region ? { region: spec.region } : {}) });
-  }));
-  const workloads = readFileSync(memberWorkloads, 'utf8');
-  for (const member of fleet.clusters) await createManifestObjects(workloads, member.catalog, member.registry, seedUser);
-  return fleet;
+  const names = items.filter((c) => (c.spec as { mode?: string } | undefined)?.mode === 'Simulated').map((c) => c.metadata.name!);
+  const deadline = Date.now() + timeoutMs;
+  while (names.some((n) => !hub.members.get(n))) {
+    if (Date.now() > deadline) throw new Error(`no member started within ${timeoutMs / 1000} s for ${names.filter((n) => !hub.members.get(n)).join(', ')}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  const workloads = parseAllDocuments(readFileSync(memberWorkloads, 'utf8')).map((d) => d.toJS() as KubeObject).filter((o) => o && o.kind);
+  for (const name of names) {
+    const member = hub.members.get(name)!;
+    const resources = await member.discover();
+    for (const obj of workloads) {
+      const ref = findResource(resources, obj.apiVersion ?? '', obj.kind ?? '');
+      if (!ref) throw new Error(`member ${name} does not serve ${obj.apiVersion} ${obj.kind}`);
+      await member.objects.create(ref, ref.namespaced ? obj.metadata.namespace ?? 'default' : undefined, obj).catch((err: unknown) => {
+        if (!(err instanceof StatusError && err.reason === 'AlreadyExists')) throw err;
+      });
+    }
+  }
+  return names;
 }
 
 const defaultHome = '.nephele';
@@ -60,13 +80,13 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
     fail(`the hub did not start: ${err instanceof Error ? err.message : String(err)}`);
   }
   const kubeconfig = hub.kubeconfigPath;
-  let members: SimulatedFleet | undefined;
   if (banner) {
     for (const file of demoManifests) {
       await createManifestObjects(readFileSync(file, 'utf8'), hub.catalog, hub.registry, seedUser);
     }
+    let members: string[];
     try {
-      members = await startDemoMembers(hub);
+      members = await demoMembers(hub);
     } catch (err) {
       await hub.stop();
       fail(`the demo member clusters did not start: ${err instanceof Error ? err.message : String(err)}`);
@@ -82,7 +102,7 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
       `  or:          export KUBECONFIG=${kubeconfig}`,
       '',
       `Simulated member clusters (nodes, pods and workloads of their own):`,
-      ...members!.clusters.map((c) => `  ${c.name.padEnd(18)} kubectl --kubeconfig ${c.kubeconfigPath} get nodes,pods -A`),
+      ...members!.map((name) => `  ${name.padEnd(18)} kubectl --kubeconfig ${join(clusterHome(hub.home, name), 'kubeconfig')} get nodes,pods -A`),
       `  kubeconfig of one:  npx nephele kubeconfig --home ${opts.home} --cluster NAME`,
       '',
       `  token:       npx nephele kubeconfig --home ${opts.home}  (prints the admin kubeconfig with its token)`,
@@ -94,10 +114,8 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
   } else {
     console.log(`nephele hub ready at ${hub.url}; kubeconfig: ${kubeconfig}`);
   }
-  stopOnSignal(async () => {
-    await members?.stop();
-    await hub.stop();
-  }, 'the hub');
+  // The cluster controller stops the simulated members with the hub.
+  stopOnSignal(() => hub.stop(), 'the hub');
 }
 
 function fail(message: string): never {
@@ -140,6 +158,8 @@ program.command('kubeconfig')
 
 registerSimUp(program, fail);
 registerSimHistory(program);
+registerJoin(program, fail);
+registerAgent(program, fail);
 
 const audit = program.command('audit').description('work with the hub\'s audit log');
 audit.command('verify')

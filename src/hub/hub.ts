@@ -143,7 +143,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const profile = options.profile ?? 'hub';
   const hosts = [...new Set([host, ...(options.hosts ?? [])].filter((h) => h !== '0.0.0.0' && h !== '::'))];
   const [certs, token, key] = await Promise.all([ensureServingCertificates(home, hosts), ensureAdminToken(home), loadOrCreateKey(home)]);
-  const authenticator = await loadTokens(home);
+  // Reloads tokens.json when it changes: bootstrap tokens are added while the hub runs.
+  const authenticator = await loadTokens(home, { reload: true });
   const store = await openStore(options.store ?? 'sqlite', home);
   let audit: AuditLog | undefined;
   let server: Server | undefined;

@@ -10,8 +10,11 @@ export {
   type ServingCertificates,
 } from './tls.ts';
 export {
+  addBootstrapToken,
   addToken,
   adminGroup,
+  bootstrapGroup,
+  bootstrapTokenPattern,
   adminUser,
   authenticateOrReject,
   ensureAdminToken,

@@ -8,7 +8,7 @@
  * mode is what protects them. In memory only their SHA-256 digests are kept.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StatusError } from '../../machinery/status-error.ts';
 import { privateMode, readFileIfExists, writeFileAtomically } from './private-file.ts';
@@ -77,9 +77,80 @@ export async function addToken(home: string, user: string, groups: string[]): Pr
 /**
  * An authenticator for the tokens in `home/tokens.json` as they are now. A missing file means no
  * tokens: every request is unauthenticated. A malformed file is an Error naming the problem.
+ *
+ * With `reload`, the authenticator also follows later changes to the file (a token added by
+ * `nephele token create` while the hub runs): it looks at the file's identity and modification
+ * time at most every `reload.intervalMs` (default 250 ms) and re-reads it when they changed. A
+ * file that became malformed is ignored, keeping the tokens read last.
  */
-export async function loadTokens(home: string): Promise<TokenAuthenticator> {
-  return tokenAuthenticator(await readTokenEntries(home));
+export async function loadTokens(home: string, options: { reload?: boolean | { intervalMs?: number } } = {}): Promise<TokenAuthenticator> {
+  const entries = await readTokenEntries(home);
+  if (!options.reload) return tokenAuthenticator(entries);
+  const intervalMs = typeof options.reload === 'object' ? options.reload.intervalMs ?? 250 : 250;
+  const path = tokensPath(home);
+  const stamp = (): string => {
+    try {
+      const st = statSync(path);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  };
+  let current = tokenAuthenticator(entries);
+  let seen = stamp();
+  let checkedAt = Date.now();
+  return {
+    authenticate(header) {
+      const now = Date.now();
+      if (now - checkedAt >= intervalMs) {
+        checkedAt = now;
+        const next = stamp();
+        if (next !== seen) {
+          seen = next;
+          try {
+            current = tokenAuthenticator(next === 'missing' ? [] : parseTokenEntries(path, readFileSync(path)));
+          } catch {
+            // Keep the last good tokens: a half-edited file must not lock everyone out.
+          }
+        }
+      }
+      return current.authenticate(header);
+    },
+  };
+}
+
+/** The group every bootstrap token's user is in. */
+export const bootstrapGroup = 'system:bootstrappers';
+/** Bootstrap tokens have Kubernetes' shape: a public id, a dot, and a secret. */
+export const bootstrapTokenPattern = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
+
+function randomLowerAlnum(length: number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(length * 2);
+  let out = '';
+  // Rejection sampling keeps every character equally likely (256 is not a multiple of 36).
+  for (const b of bytes) {
+    if (b < 252) out += alphabet[b % 36];
+    if (out.length === length) return out;
+  }
+  return out + randomLowerAlnum(length - out.length);
+}
+
+/**
+ * Adds a bootstrap token (`abcdef.0123456789abcdef`, as kubeadm's) to `home/tokens.json` for user
+ * `system:bootstrap:ID` in group `system:bootstrappers`, and returns it. A pull agent uses it to
+ * register its cluster. The hub has no authorization layer: the token has the rights of any
+ * authenticated user, so hand it out as carefully as a kubeconfig.
+ */
+export async function addBootstrapToken(home: string): Promise<string> {
+  const id = randomLowerAlnum(6);
+  const token = `${id}.${randomLowerAlnum(16)}`;
+  const entry: TokenEntry = { token, user: `system:bootstrap:${id}`, groups: [bootstrapGroup] };
+  const entries = await readTokenEntries(home);
+  if (entries.some((e) => e.token.startsWith(`${id}.`))) return addBootstrapToken(home);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: [...entries, entry] }, null, 2) + '\n', privateMode);
+  return token;
 }
 
 /** An authenticator for the given entries; exported for callers that keep tokens elsewhere. */
@@ -131,6 +202,10 @@ async function readTokenEntries(home: string): Promise<TokenEntry[]> {
   const path = tokensPath(home);
   const bytes = await readFileIfExists(path);
   if (bytes === undefined) return [];
+  return parseTokenEntries(path, bytes);
+}
+
+function parseTokenEntries(path: string, bytes: Buffer): TokenEntry[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
