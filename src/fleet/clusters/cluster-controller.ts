@@ -143,7 +143,17 @@ class ClusterReconciler {
         })
           .for(fleetRefs.clusters)
           .watches(secretsRef, (secret) => this.#clustersUsing(secret))
-          .complete({ reconcile: (request) => this.#reconcile(request.name) });
+          .complete({
+            reconcile: async (request) => {
+              try {
+                return await this.#reconcile(request.name);
+              } catch (err) {
+                // A pull member's agent writes the same status; losing that race is routine.
+                if (err instanceof StatusError && err.reason === 'Conflict') return { requeue: true };
+                throw err;
+              }
+            },
+          });
         await this.#built.start();
       },
       stop: async () => {
