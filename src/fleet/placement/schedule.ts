@@ -167,10 +167,10 @@ function attempt(shared: Shared, term: AffinityTerm | undefined): Attempt {
   for (let i = 0; i < infos.length; i++) {
     const info = infos[i]!;
     let ok = true;
-    for (const f of filters) {
-      const s = f.filter(cycle, info);
-      if (!s.isSuccess()) {
-        reject(i, s, f.name);
+    for (let j = 0; j < filters.length; j++) {
+      const s = filters[j]!.filter(cycle, info);
+      if (s !== Status.success && !s.isSuccess()) {
+        reject(i, s, filters[j]!.name);
         ok = false;
         break;
       }
@@ -251,23 +251,21 @@ function attempt(shared: Shared, term: AffinityTerm | undefined): Attempt {
     pluginScores.push({ name: plugin.name, scores });
   }
 
-  // Rank: score, then room, then name.
-  const ranked: RankedCluster[] = new Array(n);
+  // Rank: score, then room, then name (candidates are in name order, so `slot` orders by name).
+  const order: Array<RankedCluster & { slot: number }> = new Array(n);
   for (let k = 0; k < n; k++) {
     const i = candidates[k]!;
-    ranked[k] = { info: infos[i]!, score: totalScore[k]!, capacity: available[i]! + prev[i]!, rank: k };
+    order[k] = { info: infos[i]!, score: totalScore[k]!, capacity: available[i]! + prev[i]!, rank: k, slot: k };
   }
-  const order = ranked.slice().sort((a, b) => b.score - a.score || b.capacity - a.capacity || (a.info.name < b.info.name ? -1 : 1));
-  for (let r = 0; r < order.length; r++) order[r]!.rank = r;
+  order.sort((a, b) => b.score - a.score || b.capacity - a.capacity || a.slot - b.slot);
+  for (let r = 0; r < n; r++) order[r]!.rank = r;
 
   const mode = divisionMode(placement, replicas, hasObjectives);
   const selection = selectClusters(order, shared.plan, replicas, !duplicated);
 
   // Division.
-  const indexOf = new Map<string, number>();
-  for (let k = 0; k < n; k++) indexOf.set(infos[candidates[k]!]!.name, k);
   const divisionCandidates: DivisionCandidate[] = selection.selected.map((c) => {
-    const k = indexOf.get(c.info.name)!;
+    const k = (c as RankedCluster & { slot: number }).slot;
     const i = candidates[k]!;
     let staticWeight = 0;
     if (mode === 'StaticWeight') {
@@ -314,6 +312,25 @@ function attempt(shared: Shared, term: AffinityTerm | undefined): Attempt {
   return { result: { clusters, explanation, status: Status.success } };
 }
 
+const sortedCache = new WeakMap<readonly KubeObject[], { objects: KubeObject[]; infos: ClusterInfo[] }>();
+
+/**
+ * The clusters parsed and sorted by name, so that nothing depends on the order they were listed
+ * in. A fleet passed again as the same array with the same objects reuses the last sort (checked
+ * object by object, so an array changed in place is sorted again).
+ */
+function sortedInfos(clusters: readonly KubeObject[]): ClusterInfo[] {
+  const cached = sortedCache.get(clusters);
+  if (cached && cached.objects.length === clusters.length && cached.objects.every((o, i) => o === clusters[i])) return cached.infos;
+  const infos = clusters.map(clusterInfo);
+  infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 1; i < infos.length; i++) {
+    if (infos[i]!.name === infos[i - 1]!.name) throw new PlacementInputError(`cluster ${infos[i]!.name} is listed twice`);
+  }
+  sortedCache.set(clusters, { objects: clusters.slice(), infos });
+  return infos;
+}
+
 function withPlugin(s: Status, plugin: string): Status {
   if (s.plugin === undefined && !Object.isFrozen(s)) s.plugin = plugin;
   return s;
@@ -339,11 +356,7 @@ function schedule(input: PlacementInput): PlacementResult {
     throw new PlacementInputError('placement: set either clusterAffinity or clusterAffinities, not both');
   }
   const requirements = replicaRequirements(input.template, placement);
-  const infos = input.clusters.map(clusterInfo);
-  infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (let i = 1; i < infos.length; i++) {
-    if (infos[i]!.name === infos[i - 1]!.name) throw new PlacementInputError(`cluster ${infos[i]!.name} is listed twice`);
-  }
+  const infos = sortedInfos(input.clusters);
   const previous = new Map<string, number>();
   for (const t of input.previous ?? []) {
     const r = t.replicas ?? 0;

@@ -18,12 +18,17 @@ export function clusterAffinity(args: Record<string, unknown> = {}): ClusterFilt
       const term = cycle.affinity;
       if (!term) return Status.skip;
       const where = term.affinityName !== undefined ? `placement.clusterAffinities[${term.affinityName}]` : 'placement.clusterAffinity';
-      cycle.data.set(name, compileClusterTerm(term, where));
+      cycle.data.set(name, { match: compileClusterTerm(term, where), statuses: new Map<string, Status>() });
       return Status.success;
     },
     filter(cycle, cluster) {
-      const why = (cycle.data.get(name) as ClusterMatcher)(cluster);
-      return why === undefined ? Status.success : Status.unschedulable('not matched by the cluster affinity', `cluster affinity: ${why}`);
+      const state = cycle.data.get(name) as { match: ClusterMatcher; statuses: Map<string, Status> };
+      const why = state.match(cluster);
+      if (why === undefined) return Status.success;
+      // Most rejections share a cause; one Status per cause keeps a large fleet's cycle from allocating per cluster.
+      let status = state.statuses.get(why);
+      if (!status) state.statuses.set(why, (status = Status.unschedulable('not matched by the cluster affinity', `cluster affinity: ${why}`)));
+      return status;
     },
   } satisfies ClusterFilterPlugin;
 }

@@ -13,15 +13,25 @@ export function residency(args: Record<string, unknown> = {}): ClusterFilterPlug
     name: 'Residency',
     preFilter(cycle) {
       const r = cycle.placement.residency;
-      return r && (r.regions !== undefined || r.providers !== undefined) ? Status.success : Status.skip;
+      if (!r || (r.regions === undefined && r.providers === undefined)) return Status.skip;
+      cycle.data.set('Residency', new Map<string, Status>());
+      return Status.success;
     },
     filter(cycle, cluster) {
       const { regions, providers } = cycle.placement.residency!;
+      // One Status per offending region or provider: a large fleet shares a few.
+      const statuses = cycle.data.get('Residency') as Map<string, Status>;
       if (regions !== undefined && (cluster.region === undefined || !regions.includes(cluster.region))) {
-        return Status.unschedulable('outside the allowed regions', `region ${cluster.region ?? '(none)'} is not an allowed region [${regions.join(', ')}]`);
+        const key = `r/${cluster.region ?? ''}`;
+        let s = statuses.get(key);
+        if (!s) statuses.set(key, (s = Status.unschedulable('outside the allowed regions', `region ${cluster.region ?? '(none)'} is not an allowed region [${regions.join(', ')}]`)));
+        return s;
       }
       if (providers !== undefined && (cluster.provider === undefined || !providers.includes(cluster.provider))) {
-        return Status.unschedulable('outside the allowed providers', `provider ${cluster.provider ?? '(none)'} is not an allowed provider [${providers.join(', ')}]`);
+        const key = `p/${cluster.provider ?? ''}`;
+        let s = statuses.get(key);
+        if (!s) statuses.set(key, (s = Status.unschedulable('outside the allowed providers', `provider ${cluster.provider ?? '(none)'} is not an allowed provider [${providers.join(', ')}]`)));
+        return s;
       }
       return Status.success;
     },
