@@ -126,6 +126,7 @@ export function clusterAgent(options: ClusterAgentOptions): ClusterAgent {
       next = { ...previous, conditions: setCondition(previous.conditions, { type: 'Ready', status: 'False', reason: 'ClusterNotReady', message: `the agent cannot use member cluster ${name}: ${(err as Error).message}` }, now), lastHeartbeatTime: now };
     }
     await hub.patch(fleetRefs.clusters, undefined, name, 'json', [{ op: 'add', path: '/status', value: next }], { subresource: 'status' });
+    observer.refreshModel();
   }
 
   /** One heartbeat at a time; a call while one runs waits for it. */

@@ -55,9 +55,9 @@ describe('applyWork and pruneWork', () => {
     (next.status as { manifestStatuses: unknown[] }).manifestStatuses.push({ identifier: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'foreign' } });
     const second = await applyWork(member, next);
     assert.deepEqual(second.pruned.map((id) => id.name), ['drop']);
-    assert.equal((await member.objects.get(configMaps, 'default', 'keep')).data?.v, '2');
+    assert.equal(((await member.objects.get(configMaps, 'default', 'keep')).data as Record<string, string>).v, '2');
     await assert.rejects(member.objects.get(configMaps, 'default', 'drop'), /not found/);
-    assert.equal((await member.objects.get(configMaps, 'default', 'foreign')).data?.v, 'theirs');
+    assert.equal(((await member.objects.get(configMaps, 'default', 'foreign')).data as Record<string, string>).v, 'theirs');
     const pruned = await pruneWork(member, next);
     assert.deepEqual(pruned.map((id) => id.name), ['keep']);
     await assert.rejects(member.objects.get(configMaps, 'default', 'keep'), /not found/);

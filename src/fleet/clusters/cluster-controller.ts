@@ -363,6 +363,7 @@ class ClusterReconciler {
         lastHeartbeatTime: nowIso,
       };
       await this.#write(cluster, next, [], nowIso);
+      state.observer.refreshModel();
       return;
     }
     // Within the grace period a missed heartbeat changes nothing: one lost probe is no outage.

@@ -102,9 +102,9 @@ export class MemberObserver {
 
   /**
    * One heartbeat's report from the caches. Version and discovery are asked once per observer (a
-   * member's version changes only with an upgrade, which reconnects it in practice). Schedules a
-   * model computation when nodes or pods changed since the last one. Rejects when the member
-   * cannot be asked.
+   * member's version changes only with an upgrade, which reconnects it in practice). Rejects when
+   * the member cannot be asked. The resource model is the last one computed: call `refreshModel`
+   * once the report is written, so the computation never delays the heartbeat.
    */
   async report(): Promise<MemberReport> {
     await this.start();
@@ -112,7 +112,6 @@ export class MemberObserver {
     if (this.#hub === undefined) this.#hub = (await this.member.discover()).some((r) => r.group === fleetGroup);
     const nodes = this.#nodes.list();
     const pods = this.#pods.list();
-    this.#refreshModel();
     return { ...summarizeResources(nodes, pods), kubernetesVersion: this.#version, hub: this.#hub, resourceModel: this.#model };
   }
 
@@ -121,7 +120,8 @@ export class MemberObserver {
     return this.#modelRunning;
   }
 
-  #refreshModel(): void {
+  /** Queues a model computation when nodes or pods changed since the last one; `onModel` tells when a new model is ready. */
+  refreshModel(): void {
     if (this.#modelRunning || this.#modelAt === this.#changes) return;
     this.#modelRunning = true;
     void this.#queue.run(() => {

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../machinery/object.ts';
+import { maxReplicas } from '../../scheduler/index.ts';
 import { podRequests, resourceModel, summarizeResources } from './summary.ts';
 import { reconcileTaints, setCondition } from './conditions.ts';
 
@@ -66,6 +67,23 @@ describe('cluster resource summary', () => {
     const model = resourceModel(nodes, pods, [{ name: 'one-cpu', requests: { cpu: '1', memory: '1Gi' } }, { name: 'gpu', requests: { cpu: '1', 'nvidia.com/gpu': '1' } }]);
     assert.deepEqual(model.map((m) => [m.name, m.maxReplicas]), [['one-cpu', 5], ['gpu', 0]]);
     assert.equal(resourceModel(nodes, [], [{ name: 'tiny', requests: { cpu: '10m' } }], 25)[0]!.maxReplicas, 25, 'the limit caps the count');
+  });
+
+  it('counts node by node what the scheduler\'s what-if counts over the whole cluster', () => {
+    const nodes = [
+      ...Array.from({ length: 6 }, (_, i) => node(`small-${i}`, '4', '16Gi')),
+      ...Array.from({ length: 3 }, (_, i) => node(`big-${i}`, '16', '64Gi', { gpus: 2, model: 'L4' })),
+    ];
+    const pods = [pod('a', 'small-1', { cpu: '1500m', memory: '2Gi' }), pod('b', 'big-2', { cpu: '10', 'nvidia.com/gpu': '1' }), pod('c', 'small-4', { memory: '15Gi' })];
+    const shapes = [
+      { name: 'small', requests: { cpu: '250m', memory: '256Mi' } },
+      { name: 'large', requests: { cpu: '4', memory: '8Gi' } },
+      { name: 'gpu', requests: { cpu: '1', memory: '4Gi', 'nvidia.com/gpu': '1' } },
+    ];
+    for (const entry of resourceModel(nodes, pods, shapes)) {
+      const template = { metadata: { name: 'x', namespace: 'default' }, spec: { containers: [{ name: 'm', image: 'i', resources: { requests: entry.requests } }] } };
+      assert.equal(entry.maxReplicas, maxReplicas(nodes, pods, template), entry.name);
+    }
   });
 });
 

@@ -168,20 +168,56 @@ export function summarizeResources(nodes: readonly KubeObject[], pods: readonly 
 }
 
 /**
+ * What makes two nodes the same to a plain pod shape: everything but the node's identity. Nodes
+ * of one pool differ only in name, hostname label and provider ID.
+ */
+function nodeShapeKey(node: KubeObject): string {
+  const { 'kubernetes.io/hostname': _hostname, ...labels } = node.metadata.labels ?? {};
+  void _hostname;
+  const { providerID: _providerID, ...spec } = record(node.spec);
+  void _providerID;
+  return JSON.stringify([labels, node.metadata.annotations ?? {}, spec, record(node.status).allocatable ?? {}]);
+}
+
+/**
  * How many more pods of each shape the cluster's scheduler would place beside `pods` on `nodes`,
- * from the scheduler's what-if (`maxReplicas`), each count stopping at `limit`. Costs up to
- * `limit` scheduling cycles per shape: compute it when nodes or pods changed, not every heartbeat.
+ * from the scheduler's what-if (`maxReplicas`), each count stopping at `limit`.
+ *
+ * The shapes are plain (requests only: no affinity, spread or host ports), so what fits on one
+ * node does not depend on the others, and the count is the sum of `maxReplicas` node by node;
+ * empty nodes that differ only in name share one computation. A pool of a hundred identical
+ * empty nodes costs one node's what-if, not a hundred scheduling cycles per replica. Still
+ * compute it when nodes or pods changed, not every heartbeat.
  */
 export function resourceModel(nodes: readonly KubeObject[], pods: readonly KubeObject[], shapes: readonly ResourceShape[] = standardShapes, limit = 100_000): ResourceModelEntry[] {
   // Only bound, running pods take room; the what-if ignores unbound ones anyway.
-  const placed = pods.filter((p) => isPodNonTerminal(p) && typeof record(p.spec).nodeName === 'string');
+  const podsByNode = new Map<string, KubeObject[]>();
+  for (const pod of pods) {
+    const nodeName = record(pod.spec).nodeName;
+    if (typeof nodeName !== 'string' || !isPodNonTerminal(pod)) continue;
+    let list = podsByNode.get(nodeName);
+    if (!list) podsByNode.set(nodeName, list = []);
+    list.push(pod);
+  }
   const schedulable = nodes.filter((n) => isNodeReady(n) && record(n.spec).unschedulable !== true);
-  return shapes.map((shape) => ({
-    name: shape.name,
-    requests: { ...shape.requests },
-    maxReplicas: schedulable.length === 0 ? 0 : maxReplicas(schedulable, placed, {
+  const keys = schedulable.map((n) => (podsByNode.has(n.metadata.name!) ? undefined : nodeShapeKey(n)));
+  return shapes.map((shape) => {
+    const template = {
       metadata: { name: `resource-model-${shape.name}`, namespace: 'default' },
       spec: { containers: [{ name: 'main', image: 'resource-model', resources: { requests: shape.requests } }] },
-    }, { limit }),
-  }));
+    };
+    const byKey = new Map<string, number>();
+    let total = 0;
+    for (const [i, node] of schedulable.entries()) {
+      if (total >= limit) break;
+      const key = keys[i];
+      const known = key === undefined ? undefined : byKey.get(key);
+      const room = limit - total;
+      const count = known !== undefined ? Math.min(known, room) : maxReplicas([node], podsByNode.get(node.metadata.name!) ?? [], template, { limit: room });
+      // A count cut short by the limit is not what the node holds: do not reuse it.
+      if (key !== undefined && known === undefined && count < room) byKey.set(key, count);
+      total += count;
+    }
+    return { name: shape.name, requests: { ...shape.requests }, maxReplicas: total };
+  });
 }
