@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../machinery/object.ts';
 import { maxReplicas } from '../../scheduler/index.ts';
-import { podRequests, resourceModel, summarizeResources } from './summary.ts';
+import { podRequests, resourceModel, summarizeResources, type ResourceShape } from './summary.ts';
 import { reconcileTaints, setCondition } from './conditions.ts';
 
 function node(name: string, cpu: string, memory: string, options: { gpus?: number; model?: string; price?: string; ready?: boolean } = {}): KubeObject {
@@ -75,7 +75,7 @@ describe('cluster resource summary', () => {
       ...Array.from({ length: 3 }, (_, i) => node(`big-${i}`, '16', '64Gi', { gpus: 2, model: 'L4' })),
     ];
     const pods = [pod('a', 'small-1', { cpu: '1500m', memory: '2Gi' }), pod('b', 'big-2', { cpu: '10', 'nvidia.com/gpu': '1' }), pod('c', 'small-4', { memory: '15Gi' })];
-    const shapes = [
+    const shapes: ResourceShape[] = [
       { name: 'small', requests: { cpu: '250m', memory: '256Mi' } },
       { name: 'large', requests: { cpu: '4', memory: '8Gi' } },
       { name: 'gpu', requests: { cpu: '1', memory: '4Gi', 'nvidia.com/gpu': '1' } },
