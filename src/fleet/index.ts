@@ -4,6 +4,7 @@
  */
 import type { FleetController } from './context.ts';
 import { clusterController, fleetController } from './clusters/index.ts';
+import { distributionControllers } from './distribution/index.ts';
 
 export { MemberConnections, type ConnectionListener } from './connections.ts';
 export { executionNamespace, fleetRefs, type FleetContext, type FleetController } from './context.ts';
@@ -18,5 +19,6 @@ export function fleetControllers(): FleetController[] {
   return [
     clusterController(),
     fleetController(),
+    ...distributionControllers(),
   ];
 }

@@ -54,9 +54,8 @@ function stripAnnotations(annotations: Record<string, string>): Record<string, s
 export function workFor(template: KubeObject, cluster: KubeObject, replicas: number | undefined, overridePolicies: KubeObject[]): { work: KubeObject; appliedOverrides: string[] } {
   const id = bindingIdentity(template);
   const { manifest, applied } = applyOverrides(baseManifest(template, replicas, id.label), cluster, overridePolicies);
-  const manifests: KubeObject[] = [];
-  if (template.metadata.namespace) manifests.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: template.metadata.namespace } });
-  manifests.push(manifest);
+  // applyWork creates the namespace on the member when it is missing; it is not the Work's to delete.
+  const manifests: KubeObject[] = [manifest];
   const clusterName = cluster.metadata.name!;
   return {
     work: {
