@@ -98,6 +98,11 @@ describe('nephele sim and start', () => {
         const pods = await runKubectl(kubeconfig, ['get', 'pods', '-n', 'demo', '--field-selector', 'status.phase=Running', '-o', 'name']);
         return pods.stdout.trim().split('\n').filter(Boolean).length === 6;
       }, { timeoutMs: 30_000 });
+      // The hub's shop/web (6 replicas) is divided 2:1:1 over the three members by docs/examples/web-placement.yaml.
+      const shopPods = async (name: string) => (await runKubectl(join(home, 'clusters', name, 'kubeconfig'), ['get', 'pods', '-n', 'shop', '--field-selector', 'status.phase=Running', '-o', 'name'])).stdout.trim().split('\n').filter(Boolean).length;
+      await waitFor('shop/web divided over the members', async () => (await shopPods('aws-us-east-1')) === 3 && (await shopPods('gcp-europe-west1')) + (await shopPods('azure-eastus')) === 3, { timeoutMs: 30_000 });
+      const euImage = await runKubectl(kubeconfig, ['get', 'pods', '-n', 'shop', '-o', 'jsonpath={.items[*].spec.containers[0].image}']);
+      assert.match(euImage.stdout, /^mirror\.europe-west1\.example\/nginx:1\.27/);
     } finally {
       assert.equal(await stopped(run.child), 0, run.output());
     }

@@ -18,7 +18,7 @@ import { registerSimHistory } from './sim-history.ts';
 import { registerJoin } from './join.ts';
 import { registerAgent } from './agent.ts';
 
-const demoManifests = ['docs/examples/demo-fleet.yaml', 'docs/examples/web-app.yaml'].map((p) => new URL(`../../${p}`, import.meta.url));
+const demoManifests = ['docs/examples/demo-fleet.yaml', 'docs/examples/web-app.yaml', 'docs/examples/web-placement.yaml'].map((p) => new URL(`../../${p}`, import.meta.url));
 /** What each demo member cluster runs from the start, so there are pods to look at. */
 const memberWorkloads = new URL('../../docs/examples/member-workloads.yaml', import.meta.url);
 const seedUser = { username: 'system:nephele-seed', groups: ['system:masters'] };
@@ -97,7 +97,8 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
       '',
       `  kubeconfig:  ${kubeconfig}`,
       `  try:         kubectl --kubeconfig ${kubeconfig} get clusters,fleets`,
-      `               kubectl --kubeconfig ${kubeconfig} -n shop get deployments,services`,
+      `               kubectl --kubeconfig ${kubeconfig} -n shop get deployments,services,resourcebindings`,
+      `               kubectl --kubeconfig ${kubeconfig} get resourcebinding -n shop web-deployment -o yaml  (where shop/web went, and why)`,
       `               kubectl --kubeconfig ${kubeconfig} api-resources`,
       `  or:          export KUBECONFIG=${kubeconfig}`,
       '',
