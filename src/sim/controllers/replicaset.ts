@@ -167,7 +167,10 @@ async function writeStatus(ctx: SimContext, rs: KubeObject, owned: KubeObject[],
   if (!['replicas', 'fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration'].every((k) => old[k] === status[k as keyof typeof status])) {
     const key = `${rs.metadata.namespace}/${rs.metadata.name}`;
     const last = written.get(key);
-    if (last !== undefined && now - last < statusIntervalMs && old.observedGeneration === status.observedGeneration) {
+    // The write that says the ReplicaSet has settled goes at once: rollouts wait for it.
+    const want = Number(record(rs.spec).replicas ?? 1);
+    const settled = replicas === want && ready === want && available === want;
+    if (!settled && last !== undefined && now - last < statusIntervalMs && old.observedGeneration === status.observedGeneration) {
       return { requeueAfter: last + statusIntervalMs - now };
     }
     written.set(key, now);
