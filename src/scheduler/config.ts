@@ -77,6 +77,8 @@ const checkingHandle: FrameworkHandle = {
   withPodsChanged: () => {
     throw new Error('not while checking');
   },
+  nominatedPodsFor: () => undefined,
+  runFiltersWithDelta: () => undefined,
   runPreFilterAddPod: () => {},
   runPreFilterRemovePod: () => {},
   disruptionBudgets: () => [],

@@ -14,6 +14,10 @@ export class CycleState {
   skipFilter = new Set<string>();
   /** Internal: the Filter plugins left after PreFilter's skips, set by the framework. */
   filters: unknown[] | undefined;
+  /** Internal: the PreFilter plugins with addPod/removePod left after the skips, set by the framework. */
+  preFilterExtensions: unknown[] | undefined;
+  /** Internal: the filters that read placed pods when all judge by arithmetic, else null; set by the framework. */
+  podFilters: unknown[] | null | undefined;
   /** Score plugins whose PreScore returned Skip in this cycle. */
   skipScore = new Set<string>();
 
@@ -39,6 +43,8 @@ export class CycleState {
     copy.skipFilter = new Set(this.skipFilter);
     copy.skipScore = new Set(this.skipScore);
     copy.filters = this.filters;
+    copy.preFilterExtensions = this.preFilterExtensions;
+    copy.podFilters = this.podFilters;
     return copy;
   }
 }

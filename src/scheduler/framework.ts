@@ -12,6 +12,7 @@ import { NodeStatuses, type AnyPlugin, type Binder, type BindPlugin, type Disrup
 import type { NodeInfo } from './node-info.ts';
 import type { PodInfo } from './pod-info.ts';
 import { inTreeRegistry } from './plugins/registry.ts';
+import { Resources } from './resources.ts';
 import { Status } from './status.ts';
 
 /** Nodes to filter before stopping: all below 100 nodes, else a percentage (adaptive when 0) but at least 100. */
@@ -77,6 +78,8 @@ export class Framework implements FrameworkHandle {
   #feasible: NodeInfo[] = [];
   #scoreBuffers: Float64Array[];
   #total = new Float64Array(0);
+  /** Pods' summed requests for judging nominated pods by arithmetic; cycles run one at a time. */
+  #scratch = new Resources();
 
   constructor(profile: ProfileConfiguration, options: FrameworkOptions) {
     this.profile = profile;
@@ -120,7 +123,7 @@ export class Framework implements FrameworkHandle {
 
   /** Runs the enabled filters not skipped in `state`; the first rejection wins. */
   runFilters(state: CycleState, pod: PodInfo, node: NodeInfo): Status {
-    const filters = (state.filters as FilterPlugin[] | undefined) ?? this.#filter.filter((f) => !state.skipFilter.has(f.name));
+    const filters = this.#filters(state);
     for (let i = 0; i < filters.length; i++) {
       const f = filters[i]!;
       const s = f.filter(state, pod, node);
@@ -133,11 +136,83 @@ export class Framework implements FrameworkHandle {
   }
 
   runPreFilterAddPod(state: CycleState, pod: PodInfo, added: PodInfo, node: NodeInfo): void {
-    for (const p of this.#preFilterWithExtensions) if (p.addPod && !state.skipFilter.has(p.name)) p.addPod(state, pod, added, node);
+    const list = this.#extensions(state);
+    for (let i = 0; i < list.length; i++) list[i]!.addPod?.(state, pod, added, node);
   }
 
   runPreFilterRemovePod(state: CycleState, pod: PodInfo, removed: PodInfo, node: NodeInfo): void {
-    for (const p of this.#preFilterWithExtensions) if (p.removePod && !state.skipFilter.has(p.name)) p.removePod(state, pod, removed, node);
+    const list = this.#extensions(state);
+    for (let i = 0; i < list.length; i++) list[i]!.removePod?.(state, pod, removed, node);
+  }
+
+  /**
+   * Works out, once per cycle, which Filter plugins and PreFilter extensions are in force after
+   * PreFilter's skips, and whether the filters can judge pod changes by arithmetic.
+   */
+  #plan(state: CycleState): void {
+    const filters = this.#filter.filter((f) => !state.skipFilter.has(f.name));
+    const extensions = this.#preFilterWithExtensions.filter((p) => !state.skipFilter.has(p.name));
+    const podFilters = filters.filter((f) => !f.nodeOnly);
+    state.filters = filters;
+    state.preFilterExtensions = extensions;
+    state.podFilters = extensions.length === 0 && podFilters.every((f) => f.filterWithDelta) ? podFilters : null;
+  }
+
+  #filters(state: CycleState): FilterPlugin[] {
+    if (state.filters === undefined) this.#plan(state);
+    return state.filters as FilterPlugin[];
+  }
+
+  /** The PreFilter plugins with addPod/removePod not skipped in `state`. */
+  #extensions(state: CycleState): PreFilterPlugin[] {
+    if (state.preFilterExtensions === undefined) this.#plan(state);
+    return state.preFilterExtensions as PreFilterPlugin[];
+  }
+
+  /** The filters that read placed pods, when all of them judge by arithmetic; null when some cannot. */
+  #podFilters(state: CycleState): FilterPlugin[] | null {
+    if (state.podFilters === undefined) this.#plan(state);
+    return state.podFilters as FilterPlugin[] | null;
+  }
+
+  /** Runs `filters`' filterWithDelta in order; the first rejection wins. */
+  #judgeDelta(filters: FilterPlugin[], state: CycleState, pod: PodInfo, node: NodeInfo, delta: Resources): Status {
+    for (let i = 0; i < filters.length; i++) {
+      const f = filters[i]!;
+      const s = f.filterWithDelta!(state, pod, node, delta);
+      if (s.code !== 'Success') {
+        if (s.plugin === undefined && !Object.isFrozen(s)) s.plugin = f.name;
+        return s;
+      }
+    }
+    return Status.success;
+  }
+
+  runFiltersWithDelta(state: CycleState, pod: PodInfo, node: NodeInfo, delta: Resources, podsOnly = false): Status | undefined {
+    const podFilters = this.#podFilters(state);
+    if (!podFilters) return undefined;
+    if (podsOnly) {
+      const s = this.#judgeDelta(podFilters, state, pod, node, delta);
+      if (s.code !== 'Success') return s;
+    } else {
+      const filters = this.#filters(state);
+      for (let i = 0; i < filters.length; i++) {
+        const f = filters[i]!;
+        const s = f.nodeOnly ? f.filter(state, pod, node) : f.filterWithDelta!(state, pod, node, delta);
+        if (s.code !== 'Success') {
+          if (s.plugin === undefined && !Object.isFrozen(s)) s.plugin = f.name;
+          return s;
+        }
+      }
+    }
+    const others = this.nominatedPodsFor(pod, node);
+    if (!others) return Status.success;
+    // Filters marked nodeOnly passed above and cannot change with more pods; judge the rest with the nominated pods too.
+    const withOthers = this.#scratch;
+    withOthers.copyFrom(delta);
+    for (let i = 0; i < others.length; i++) withOthers.add(others[i]!.requests);
+    withOthers.pods += others.length;
+    return this.#judgeDelta(podFilters, state, pod, node, withOthers);
   }
 
   /**
@@ -174,8 +249,7 @@ export class Framework implements FrameworkHandle {
   }
 
   #hasPreFilterExtensions(state: CycleState): boolean {
-    for (const p of this.#preFilterWithExtensions) if (!state.skipFilter.has(p.name)) return true;
-    return false;
+    return this.#extensions(state).length > 0;
   }
 
   /** Runs the filters, first with the pods nominated to `node` (of at least the pod's priority) counted as if placed. */
@@ -198,13 +272,33 @@ export class Framework implements FrameworkHandle {
         }
       }
     }
-    const nominated = this.#nominated && this.#nominated.size > 0 ? this.#nominated.get(node.name) : undefined;
-    if (nominated && nominated.length > 0) {
-      let others: PodInfo[] | undefined;
-      for (const p of nominated) if (p.key !== pod.key && p.priority >= pod.priority) (others ??= []).push(p);
-      if (others) return this.withPodsChanged(state, pod, node, others, [], (s, n) => this.runFilters(s, pod, n));
+    const others = this.nominatedPodsFor(pod, node);
+    if (!others) return Status.success;
+    const podFilters = this.#podFilters(state);
+    if (podFilters) {
+      // Filters marked nodeOnly passed above and cannot change with more pods; judge the rest by arithmetic.
+      const added = this.#scratch;
+      added.clear();
+      for (let i = 0; i < others.length; i++) added.add(others[i]!.requests);
+      added.pods = others.length;
+      return this.#judgeDelta(podFilters, state, pod, node, added);
     }
-    return Status.success;
+    return this.withPodsChanged(state, pod, node, others, [], (s, n) => this.runFilters(s, pod, n));
+  }
+
+  nominatedPodsFor(pod: PodInfo, node: NodeInfo): readonly PodInfo[] | undefined {
+    const nominated = this.#nominated && this.#nominated.size > 0 ? this.#nominated.get(node.name) : undefined;
+    if (!nominated || nominated.length === 0) return undefined;
+    let n = 0;
+    for (let i = 0; i < nominated.length; i++) {
+      const p = nominated[i]!;
+      if (p.priority >= pod.priority && p.key !== pod.key) n++;
+    }
+    if (n === nominated.length) return nominated;
+    if (n === 0) return undefined;
+    const others: PodInfo[] = [];
+    for (const p of nominated) if (p.priority >= pod.priority && p.key !== pod.key) others.push(p);
+    return others;
   }
 
   /** One scheduling cycle for `pod`; `nominatedNodeName` is tried first when given. */
@@ -225,9 +319,8 @@ export class Framework implements FrameworkHandle {
         return { status: s, evaluatedNodes: 0, feasibleNodes: 0, state, rejectedBy: new Set([p.name]) };
       }
     }
-    const filters: FilterPlugin[] = [];
-    for (const f of this.#filter) if (!state.skipFilter.has(f.name)) filters.push(f);
-    state.filters = filters;
+    this.#plan(state);
+    const filters = state.filters as FilterPlugin[];
 
     if (nominatedNodeName) {
       const node = this.snapshot.get(nominatedNodeName);

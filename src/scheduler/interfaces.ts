@@ -9,6 +9,7 @@ import type { Snapshot } from './cache.ts';
 import type { CycleState } from './cycle-state.ts';
 import type { NodeInfo } from './node-info.ts';
 import type { PodInfo } from './pod-info.ts';
+import type { Resources } from './resources.ts';
 import { Status } from './status.ts';
 
 /** The highest score a Score plugin gives, after NormalizeScore. */
@@ -29,6 +30,19 @@ export interface PreFilterPlugin extends Plugin {
 
 export interface FilterPlugin extends Plugin {
   filter(state: CycleState, pod: PodInfo, node: NodeInfo): Status;
+  /**
+   * True when the verdict reads only the pod and the node's own fields (name, labels, taints,
+   * cordon), never the pods placed on it: adding or removing pods cannot change it, so the
+   * framework need not run it again on a node changed only by pods.
+   */
+  readonly nodeOnly?: boolean;
+  /**
+   * The verdict `filter` would give on `node` with pods added or taken off, given only their
+   * summed requests in `delta` (and the change in pod count in `delta.pods`), without changing
+   * the node. For filters that read nothing of placed pods but their count and requests; it lets
+   * preemption's dry runs and nominated pods be judged by arithmetic.
+   */
+  filterWithDelta?(state: CycleState, pod: PodInfo, node: NodeInfo, delta: Resources): Status;
 }
 
 /** What a PostFilter plugin found: a node to nominate and the pods to remove from it. */
@@ -131,6 +145,19 @@ export interface FrameworkHandle {
   runFilters(state: CycleState, pod: PodInfo, node: NodeInfo): Status;
   /** Like runFilters, but first as if the pods nominated to `node` with at least the pod's priority were placed. */
   runFiltersWithNominatedPods(state: CycleState, pod: PodInfo, node: NodeInfo): Status;
+  /**
+   * The pods nominated to `node` that runFiltersWithNominatedPods counts as placed for `pod`
+   * (others of at least its priority), or undefined when there are none.
+   */
+  nominatedPodsFor(pod: PodInfo, node: NodeInfo): readonly PodInfo[] | undefined;
+  /**
+   * What runFiltersWithNominatedPods would say of `node` with pods summing to `delta` added (or,
+   * negative, taken off), judged by arithmetic without changing the node; `podsOnly` skips the
+   * filters marked nodeOnly (for callers that know they passed on this node). Undefined when
+   * some filter in force this cycle cannot judge that way, or PreFilter data would need
+   * updating (InterPodAffinity, PodTopologySpread): then change the node with withPodsChanged.
+   */
+  runFiltersWithDelta(state: CycleState, pod: PodInfo, node: NodeInfo, delta: Resources, podsOnly?: boolean): Status | undefined;
   /**
    * Calls `fn` with `node` changed as if `added` were placed and `removed` gone (and the cycle
    * state updated to match), then restores the node's pods. `fn` may add back pods of `removed`

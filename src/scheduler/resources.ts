@@ -20,7 +20,10 @@ export class Resources {
   milliCpu = 0;
   memory = 0;
   ephemeralStorage = 0;
-  /** Only meaningful for allocatable: how many pods the node takes. */
+  /**
+   * For allocatable, how many pods the node takes; for a change to a node (FilterPlugin's
+   * filterWithDelta), how many pods it adds (negative: removes). `add` leaves it alone.
+   */
   pods = 0;
   /** Extended resources by name; null when there are none, which is the common case. */
   scalar: Map<string, number> | null = null;
@@ -68,6 +71,24 @@ export class Resources {
       if (!this.scalar) this.scalar = new Map();
       for (const [k, v] of other.scalar) this.scalar.set(k, Math.max(this.scalar.get(k) ?? 0, v));
     }
+  }
+
+  /** Sets every amount to 0 (no extended resources). */
+  clear(): void {
+    this.milliCpu = 0;
+    this.memory = 0;
+    this.ephemeralStorage = 0;
+    this.pods = 0;
+    this.scalar = null;
+  }
+
+  /** Makes this an exact copy of `other`. */
+  copyFrom(other: Resources): void {
+    this.milliCpu = other.milliCpu;
+    this.memory = other.memory;
+    this.ephemeralStorage = other.ephemeralStorage;
+    this.pods = other.pods;
+    this.scalar = other.scalar ? new Map(other.scalar) : null;
   }
 
   clone(): Resources {

@@ -11,6 +11,7 @@ import { disruptionsAllowed } from '../disruption-budget.ts';
 import type { DisruptionBudget, FrameworkHandle, PostFilterPlugin, PostFilterResult } from '../interfaces.ts';
 import type { NodeInfo } from '../node-info.ts';
 import type { PodInfo } from '../pod-info.ts';
+import { Resources } from '../resources.ts';
 import { Status } from '../status.ts';
 import { checkKeys, numberArg } from './args.ts';
 
@@ -45,22 +46,34 @@ function betterCandidate(a: Candidate, b: Candidate): boolean {
 }
 
 /**
- * True when `pod` could fit `node`'s cpu, memory and pod count with every pod of `lower` gone:
- * a necessary condition NodeResourcesFit imposes, checked by arithmetic before any dry run.
+ * True when `pod` could fit `node`'s cpu, memory and pod count with every pod of lower priority
+ * gone and the pods nominated there counted as placed: a necessary condition NodeResourcesFit
+ * imposes on the dry run (which filters with nominated pods), checked by arithmetic before any
+ * dry run. Late in a wave of preemptions most nodes hold a preemptor already or have one
+ * nominated, and this rules them out reading little more than the node itself.
  */
-function fitsWithout(pod: PodInfo, node: NodeInfo, lower: readonly PodInfo[]): boolean {
-  let cpu = 0;
-  let memory = 0;
-  for (const p of lower) {
-    cpu += p.requests.milliCpu;
-    memory += p.requests.memory;
-  }
-  const a = node.allocatable;
-  const r = node.requested;
+function mightFitWithoutLower(handle: FrameworkHandle, pod: PodInfo, node: NodeInfo): boolean {
   const q = pod.requests;
-  if (node.pods.length - lower.length + 1 > a.pods) return false;
-  if (q.milliCpu > 0 && q.milliCpu > a.milliCpu - (r.milliCpu - cpu)) return false;
-  if (q.memory > 0 && q.memory > a.memory - (r.memory - memory)) return false;
+  const a = node.allocatable;
+  const below = node.requestedBelow(pod.priority);
+  let count = node.pods.length - below.count;
+  let cpu = node.requested.milliCpu - below.milliCpu;
+  let memory = node.requested.memory - below.memory;
+  for (let pass = 0; pass < 2; pass++) {
+    if (count + 1 > a.pods) return false;
+    if (q.milliCpu > 0 && q.milliCpu > a.milliCpu - cpu) return false;
+    if (q.memory > 0 && q.memory > a.memory - memory) return false;
+    if (pass === 1) break;
+    // Only nodes that pass without them need the nominated pods looked up.
+    const nominated = handle.nominatedPodsFor(pod, node);
+    if (!nominated) break;
+    for (let i = 0; i < nominated.length; i++) {
+      const r = nominated[i]!.requests;
+      cpu += r.milliCpu;
+      memory += r.memory;
+    }
+    count += nominated.length;
+  }
   return true;
 }
 
@@ -68,7 +81,9 @@ function fitsWithout(pod: PodInfo, node: NodeInfo, lower: readonly PodInfo[]): b
  * The victims on `node` that must go for `pod` to fit, or undefined when removing every
  * lower-priority pod would not be enough. The node and state are as they were afterwards.
  * `resourcesChecked` (NodeResourcesFit is among the filters) lets it rule nodes out by
- * arithmetic first.
+ * arithmetic first. When every filter in force can judge pod changes by arithmetic
+ * (FrameworkHandle.runFiltersWithDelta), the dry run changes nothing at all; otherwise it removes
+ * and re-adds pods on the node (withPodsChanged). Both give the same victims.
  */
 export function selectVictimsOnNode(
   handle: FrameworkHandle,
@@ -79,55 +94,92 @@ export function selectVictimsOnNode(
   allowed: ReadonlyMap<string, number>,
   resourcesChecked = false,
 ): Candidate | undefined {
+  if (resourcesChecked && !mightFitWithoutLower(handle, pod, node)) return undefined;
   const lower: PodInfo[] = [];
   for (const p of node.pods) if (p.priority < pod.priority) lower.push(p);
   if (lower.length === 0) return undefined;
-  if (resourcesChecked && !fitsWithout(pod, node, lower)) return undefined;
+
+  // By arithmetic: `delta` is what the node holds less what it held.
+  const delta = new Resources();
+  for (const p of lower) delta.add(p.requests, -1);
+  delta.pods = -lower.length;
+  const fits = handle.runFiltersWithDelta(state, pod, node, delta);
+  if (fits !== undefined) {
+    if (!fits.isSuccess()) return undefined;
+    return reprieve(node, lower, budgets, allowed, (p) => {
+      delta.add(p.requests);
+      delta.pods++;
+      // Filters marked nodeOnly passed above, and adding a pod back cannot change them.
+      if (handle.runFiltersWithDelta(state, pod, node, delta, true)!.isSuccess()) return true;
+      delta.add(p.requests, -1);
+      delta.pods--;
+      return false;
+    });
+  }
+
   // withPodsChanged restores the node to its pods before the dry run, whatever the reprieves left.
   return handle.withPodsChanged(state, pod, node, [], lower, (s, n) => {
     if (!handle.runFiltersWithNominatedPods(s, pod, n).isSuccess()) return undefined;
-    lower.sort(moreImportant);
-
-    let violating: PodInfo[] | undefined;
-    let safe = lower;
-    if (budgets.length > 0) {
-      violating = [];
-      safe = [];
-      const left = new Map(allowed);
-      for (const p of lower) {
-        let violates = false;
-        for (const b of budgets) {
-          if (!b.matches(p)) continue;
-          const count = left.get(b.key)! - 1;
-          left.set(b.key, count);
-          if (count < 0) violates = true;
-        }
-        (violates ? violating : safe).push(p);
-      }
-    }
-
-    // Put pods back, the more important first, as long as the pod still fits.
-    let victims: PodInfo[] | undefined;
-    let pdbViolations = 0;
-    for (let pass = 0; pass < 2; pass++) {
-      const list = pass === 0 ? violating : safe;
-      if (!list) continue;
-      for (let i = 0; i < list.length; i++) {
-        const p = list[i]!;
-        n.addPod(p);
-        handle.runPreFilterAddPod(s, pod, p, n);
-        if (handle.runFiltersWithNominatedPods(s, pod, n).isSuccess()) continue;
-        n.removePod(p);
-        handle.runPreFilterRemovePod(s, pod, p, n);
-        (victims ??= []).push(p);
-        if (pass === 0) pdbViolations++;
-      }
-    }
-    if (!victims) return undefined;
-    // Each pass kept its order; only a mix of the two needs sorting again.
-    if (pdbViolations > 0 && pdbViolations < victims.length) victims.sort(moreImportant);
-    return { node, victims, pdbViolations };
+    return reprieve(node, lower, budgets, allowed, (p) => {
+      n.addPod(p);
+      handle.runPreFilterAddPod(s, pod, p, n);
+      if (handle.runFiltersWithNominatedPods(s, pod, n).isSuccess()) return true;
+      n.removePod(p);
+      handle.runPreFilterRemovePod(s, pod, p, n);
+      return false;
+    });
   });
+}
+
+/**
+ * With every pod of `lower` gone and the pod fitting, puts them back one at a time, the more
+ * important first (PodDisruptionBudget-violating ones before the others); `putBack` adds one and
+ * says whether the pod still fits, undoing the add when it does not. The ones that could not go
+ * back are the victims; undefined when all could.
+ */
+function reprieve(
+  node: NodeInfo,
+  lower: PodInfo[],
+  budgets: readonly DisruptionBudget[],
+  allowed: ReadonlyMap<string, number>,
+  putBack: (p: PodInfo) => boolean,
+): Candidate | undefined {
+  lower.sort(moreImportant);
+
+  let violating: PodInfo[] | undefined;
+  let safe = lower;
+  if (budgets.length > 0) {
+    violating = [];
+    safe = [];
+    const left = new Map(allowed);
+    for (const p of lower) {
+      let violates = false;
+      for (const b of budgets) {
+        if (!b.matches(p)) continue;
+        const count = left.get(b.key)! - 1;
+        left.set(b.key, count);
+        if (count < 0) violates = true;
+      }
+      (violates ? violating : safe).push(p);
+    }
+  }
+
+  let victims: PodInfo[] | undefined;
+  let pdbViolations = 0;
+  for (let pass = 0; pass < 2; pass++) {
+    const list = pass === 0 ? violating : safe;
+    if (!list) continue;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i]!;
+      if (putBack(p)) continue;
+      (victims ??= []).push(p);
+      if (pass === 0) pdbViolations++;
+    }
+  }
+  if (!victims) return undefined;
+  // Each pass kept its order; only a mix of the two needs sorting again.
+  if (pdbViolations > 0 && pdbViolations < victims.length) victims.sort(moreImportant);
+  return { node, victims, pdbViolations };
 }
 
 export function defaultPreemption(rawArgs: Record<string, unknown> = {}, handle?: FrameworkHandle): PostFilterPlugin {

@@ -29,6 +29,7 @@ export function nodeAffinity(rawArgs: Record<string, unknown> = {}): PreFilterPl
   checkKeys(rawArgs, [], 'NodeAffinity args');
   return {
     name: 'NodeAffinity',
+    nodeOnly: true,
     preFilter(_state, pod) {
       return pod.nodeSelector.length === 0 && pod.requiredNodeTerms === null ? Status.skip : Status.success;
     },

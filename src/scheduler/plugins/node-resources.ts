@@ -10,7 +10,7 @@ import type { FilterPlugin, PreFilterPlugin, ScorePlugin } from '../interfaces.t
 import { maxNodeScore } from '../interfaces.ts';
 import type { NodeInfo } from '../node-info.ts';
 import type { PodInfo } from '../pod-info.ts';
-import { resourceCpu, resourceMemory } from '../resources.ts';
+import { resourceCpu, resourceMemory, type Resources } from '../resources.ts';
 import { Status } from '../status.ts';
 import { checkKeys, isRecord, numberArg, recordArg } from './args.ts';
 
@@ -112,18 +112,22 @@ function maskReasons(mask: number): string[] {
 
 /** The shortfalls in pods, cpu, memory and ephemeral storage as bits (allocation-free). */
 function fixedMask(pod: PodInfo, node: NodeInfo): number {
-  const a = node.allocatable;
   const r = node.requested;
+  return maskFor(pod, node.allocatable, node.pods.length, r.milliCpu, r.memory, r.ephemeralStorage);
+}
+
+/** fixedMask for a node holding `count` pods that request `milliCpu`, `memory` and `ephemeral` in all. */
+function maskFor(pod: PodInfo, a: Resources, count: number, milliCpu: number, memory: number, ephemeral: number): number {
   const q = pod.requests;
   let mask = 0;
-  if (node.pods.length + 1 > a.pods) mask |= tooManyPods;
-  if (q.milliCpu > 0 && q.milliCpu > a.milliCpu - r.milliCpu) mask |= q.milliCpu > a.milliCpu ? noCpu | unresolvableBit : noCpu;
-  if (q.memory > 0 && q.memory > a.memory - r.memory) mask |= q.memory > a.memory ? noMemory | unresolvableBit : noMemory;
-  if (q.ephemeralStorage > 0 && q.ephemeralStorage > a.ephemeralStorage - r.ephemeralStorage) mask |= q.ephemeralStorage > a.ephemeralStorage ? noEphemeral | unresolvableBit : noEphemeral;
+  if (count + 1 > a.pods) mask |= tooManyPods;
+  if (q.milliCpu > 0 && q.milliCpu > a.milliCpu - milliCpu) mask |= q.milliCpu > a.milliCpu ? noCpu | unresolvableBit : noCpu;
+  if (q.memory > 0 && q.memory > a.memory - memory) mask |= q.memory > a.memory ? noMemory | unresolvableBit : noMemory;
+  if (q.ephemeralStorage > 0 && q.ephemeralStorage > a.ephemeralStorage - ephemeral) mask |= q.ephemeralStorage > a.ephemeralStorage ? noEphemeral | unresolvableBit : noEphemeral;
   return mask;
 }
 
-function scalarShortfalls(pod: PodInfo, node: NodeInfo, ignored?: Set<string>): { reasons: string[]; unresolvable: boolean } | undefined {
+function scalarShortfalls(pod: PodInfo, node: NodeInfo, ignored?: Set<string>, delta?: Resources): { reasons: string[]; unresolvable: boolean } | undefined {
   const q = pod.requests;
   if (!q.scalar) return undefined;
   let reasons: string[] | undefined;
@@ -133,7 +137,8 @@ function scalarShortfalls(pod: PodInfo, node: NodeInfo, ignored?: Set<string>): 
   for (const [name, amount] of q.scalar) {
     if (amount <= 0 || ignored?.has(name)) continue;
     const alloc = a.scalar?.get(name) ?? 0;
-    if (amount > alloc - (r.scalar?.get(name) ?? 0)) {
+    const requested = (r.scalar?.get(name) ?? 0) + (delta?.scalar?.get(name) ?? 0);
+    if (amount > alloc - requested) {
       (reasons ??= []).push(`Insufficient ${name}`);
       if (amount > alloc) unresolvable = true;
     }
@@ -150,6 +155,21 @@ export function nodeResourcesFit(rawArgs: Record<string, unknown> = {}): PreFilt
   const type = args.type;
   const shared: Array<Status | undefined> = new Array(32);
 
+  function verdict(mask: number, scalar: { reasons: string[]; unresolvable: boolean } | undefined): Status {
+    if (!scalar) {
+      if (mask === 0) return Status.success;
+      // The same shortfall gives the same status; sharing it saves an allocation per rejected node.
+      let s = shared[mask];
+      if (!s) {
+        s = new Status(mask & unresolvableBit ? 'UnschedulableAndUnresolvable' : 'Unschedulable', maskReasons(mask), 'NodeResourcesFit');
+        shared[mask] = Object.freeze(s) as Status;
+      }
+      return s;
+    }
+    const reasons = [...maskReasons(mask), ...scalar.reasons];
+    return (mask & unresolvableBit) !== 0 || scalar.unresolvable ? Status.unresolvable(...reasons) : Status.unschedulable(...reasons);
+  }
+
   function resourceScore(requested: number, allocatable: number): number {
     if (type === 'LeastAllocated') return requested > allocatable ? 0 : ((allocatable - requested) * maxNodeScore) / allocatable;
     if (type === 'MostAllocated') return requested > allocatable ? maxNodeScore : (requested * maxNodeScore) / allocatable;
@@ -163,19 +183,12 @@ export function nodeResourcesFit(rawArgs: Record<string, unknown> = {}): PreFilt
     },
     filter(_state, pod, node) {
       const mask = fixedMask(pod, node);
-      const scalar = pod.requests.scalar ? scalarShortfalls(pod, node, args.ignored) : undefined;
-      if (!scalar) {
-        if (mask === 0) return Status.success;
-        // The same shortfall gives the same status; sharing it saves an allocation per rejected node.
-        let s = shared[mask];
-        if (!s) {
-          s = new Status(mask & unresolvableBit ? 'UnschedulableAndUnresolvable' : 'Unschedulable', maskReasons(mask), 'NodeResourcesFit');
-          shared[mask] = Object.freeze(s) as Status;
-        }
-        return s;
-      }
-      const reasons = [...maskReasons(mask), ...scalar.reasons];
-      return (mask & unresolvableBit) !== 0 || scalar.unresolvable ? Status.unresolvable(...reasons) : Status.unschedulable(...reasons);
+      return verdict(mask, pod.requests.scalar ? scalarShortfalls(pod, node, args.ignored) : undefined);
+    },
+    filterWithDelta(_state, pod, node, delta) {
+      const r = node.requested;
+      const mask = maskFor(pod, node.allocatable, node.pods.length + delta.pods, r.milliCpu + delta.milliCpu, r.memory + delta.memory, r.ephemeralStorage + delta.ephemeralStorage);
+      return verdict(mask, pod.requests.scalar ? scalarShortfalls(pod, node, args.ignored, delta) : undefined);
     },
     score(_state, pod, node) {
       const a = node.allocatable;

@@ -14,6 +14,7 @@ const unschedulableTaint = { key: 'node.kubernetes.io/unschedulable', value: '',
 export function nodeUnschedulable(): FilterPlugin {
   return {
     name: 'NodeUnschedulable',
+    nodeOnly: true,
     filter(_state: CycleState, pod: PodInfo, node: NodeInfo) {
       if (!node.unschedulable) return Status.success;
       for (const t of pod.tolerations) if (tolerates(t, unschedulableTaint)) return Status.success;
@@ -26,6 +27,7 @@ export function nodeUnschedulable(): FilterPlugin {
 export function nodeName(): PreFilterPlugin & FilterPlugin {
   return {
     name: 'NodeName',
+    nodeOnly: true,
     preFilter(_state, pod) {
       return pod.nodeName ? Status.success : Status.skip;
     },

@@ -14,6 +14,7 @@ export function taintToleration(rawArgs: Record<string, unknown> = {}): FilterPl
   checkKeys(rawArgs, [], 'TaintToleration args');
   return {
     name: 'TaintToleration',
+    nodeOnly: true,
     filter(_state, pod, node) {
       const taints = node.taints;
       for (let i = 0; i < taints.length; i++) {
