@@ -8,10 +8,12 @@
 import { Informer, type ResourceRef } from '../../client/index.ts';
 import type { MemberClient } from '../../member/index.ts';
 import { fleetGroup } from '../../api/kinds/fleet.ts';
+import { summarizeHubMembers } from './hub-summary.ts';
 import { resourceModel, standardShapes, summarizeResources, type ClusterResourceSummary, type ResourceModelEntry, type ResourceShape } from './summary.ts';
 
 const nodesRef: ResourceRef = { group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false };
 const podsRef: ResourceRef = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
+const clustersRef: ResourceRef = { group: fleetGroup, version: 'v1alpha1', kind: 'Cluster', plural: 'clusters', namespaced: false };
 
 /** Everything a heartbeat reports about a reachable member, Ready condition aside. */
 export interface MemberReport extends ClusterResourceSummary {
@@ -59,6 +61,8 @@ export class MemberObserver {
   readonly member: MemberClient;
   readonly #nodes: Informer;
   readonly #pods: Informer;
+  /** For a member that is itself a hub: its Clusters, whose status sums up to its own. */
+  readonly #clusters: Informer;
   readonly #options: MemberObserverOptions;
   readonly #queue: ModelQueue;
   /** Bumped on every node or pod change. */
@@ -77,7 +81,8 @@ export class MemberObserver {
     this.#queue = options.modelQueue ?? new ModelQueue();
     this.#nodes = new Informer(member.objects, nodesRef);
     this.#pods = new Informer(member.objects, podsRef);
-    for (const informer of [this.#nodes, this.#pods]) {
+    this.#clusters = new Informer(member.objects, clustersRef);
+    for (const informer of [this.#nodes, this.#pods, this.#clusters]) {
       const changed = () => { this.#changes++; };
       informer.onAdd(changed);
       informer.onUpdate(changed);
@@ -88,16 +93,24 @@ export class MemberObserver {
   /** Starts the informers and waits until both listed once. Idempotent. */
   start(): Promise<void> {
     this.#started ??= (async () => {
+      // A hub has no nodes or pods of its own: follow its Clusters instead.
+      this.#hub = (await this.member.discover()).some((r) => r.group === fleetGroup);
+      if (this.#hub) {
+        this.#clusters.start();
+        await this.#clusters.synced;
+        return;
+      }
       this.#nodes.start();
       this.#pods.start();
       await Promise.all([this.#nodes.synced, this.#pods.synced]);
     })();
+    this.#started.catch(() => { this.#started = undefined; });
     return this.#started;
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    await Promise.all([this.#nodes.stop(), this.#pods.stop()]);
+    await Promise.all([this.#nodes.stop(), this.#pods.stop(), this.#clusters.stop()]);
   }
 
   /**
@@ -109,10 +122,13 @@ export class MemberObserver {
   async report(): Promise<MemberReport> {
     await this.start();
     if (this.#version === undefined) this.#version = (await this.member.version()).gitVersion;
-    if (this.#hub === undefined) this.#hub = (await this.member.discover()).some((r) => r.group === fleetGroup);
+    if (this.#hub) {
+      const { resourceModel: model, ...summary } = summarizeHubMembers(this.#clusters.list());
+      return { ...summary, kubernetesVersion: this.#version, hub: true, resourceModel: model };
+    }
     const nodes = this.#nodes.list();
     const pods = this.#pods.list();
-    return { ...summarizeResources(nodes, pods), kubernetesVersion: this.#version, hub: this.#hub, resourceModel: this.#model };
+    return { ...summarizeResources(nodes, pods), kubernetesVersion: this.#version, hub: this.#hub ?? false, resourceModel: this.#model };
   }
 
   /** Whether a model computation is queued or running. */
@@ -122,7 +138,7 @@ export class MemberObserver {
 
   /** Queues a model computation when nodes or pods changed since the last one; `onModel` tells when a new model is ready. */
   refreshModel(): void {
-    if (this.#modelRunning || this.#modelAt === this.#changes) return;
+    if (this.#hub || this.#modelRunning || this.#modelAt === this.#changes) return;
     this.#modelRunning = true;
     void this.#queue.run(() => {
       if (this.#stopped) return;
