@@ -229,7 +229,12 @@ export class NodeInfo {
   /** Bumped on every change; lets callers notice a node moved under them. */
   generation = 0;
   /** Internal: requestedBelow's last answer, good while `generation` stays the same. */
-  belowMemo: PriorityTotals | null = null;
+  belowMemo: PriorityTotals = { generation: -1, priority: 0, count: 0, milliCpu: 0, memory: 0 };
+  /**
+   * Pending pods that preemption nominated to this node, kept by the Scheduler driver (a
+   * Framework given its own `nominatedPods` map reads that instead); null when none.
+   */
+  nominatedPods: readonly PodInfo[] | null = null;
 
   constructor(node: KubeObject) {
     this.setNode(node);
@@ -381,9 +386,8 @@ export class NodeInfo {
    * read it before the next call.
    */
   requestedBelow(priority: number): Readonly<PriorityTotals> {
-    let m = this.belowMemo;
-    if (m !== null && m.generation === this.generation && m.priority === priority) return m;
-    m ??= this.belowMemo = { generation: 0, priority: 0, count: 0, milliCpu: 0, memory: 0 };
+    const m = this.belowMemo;
+    if (m.generation === this.generation && m.priority === priority) return m;
     let count = 0;
     let milliCpu = 0;
     let memory = 0;
@@ -407,7 +411,7 @@ export class NodeInfo {
   clone(): NodeInfo {
     const copy = Object.create(NodeInfo.prototype) as NodeInfo;
     Object.assign(copy, this);
-    copy.belowMemo = null;
+    copy.belowMemo = { generation: -1, priority: 0, count: 0, milliCpu: 0, memory: 0 };
     copy.requested = this.requested.clone();
     copy.pods = [...this.pods];
     copy.podsWithAffinity = [...this.podsWithAffinity];

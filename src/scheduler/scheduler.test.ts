@@ -90,6 +90,30 @@ describe('Scheduler', () => {
     assert.equal(scheduler.nominatedNodeOf('default/high'), undefined);
   });
 
+  it('keeps room for a nominated pod: an equal-priority pod preempts elsewhere, even on a node added after the nomination', async () => {
+    const { binder, scheduler, outcomes } = setup();
+    scheduler.addNode(makeNode().name('n1').capacity({ cpu: '4' }).obj());
+    scheduler.addPod(makePod().name('low1').node('n1').priority(1).requests({ cpu: '3' }).obj());
+    scheduler.addPod(makePod().name('high1').priority(10).requests({ cpu: '3' }).obj());
+    assert.equal((await scheduler.scheduleOne())?.nominatedNodeName, 'n1');
+    assert.deepEqual(binder.deletes, ['low1']);
+    // high1 waits out its backoff; n1 is empty but its room is spoken for.
+    scheduler.addNode(makeNode().name('n2').capacity({ cpu: '4' }).obj());
+    scheduler.addPod(makePod().name('low2').node('n2').priority(1).requests({ cpu: '3' }).obj());
+    scheduler.addPod(makePod().name('high2').priority(10).requests({ cpu: '3' }).obj());
+    const second = await scheduler.scheduleOne();
+    assert.equal(second?.pod.name, 'high2');
+    assert.equal(second?.result, 'Preempting');
+    assert.equal(second?.nominatedNodeName, 'n2');
+    assert.deepEqual(binder.deletes, ['low1', 'low2']);
+    assert.equal(scheduler.cache.get('n2')!.nominatedPods?.[0]?.name, 'high2');
+    // A node that leaves and comes back still knows what was nominated to it.
+    scheduler.deleteNode('n1');
+    scheduler.addNode(makeNode().name('n1').capacity({ cpu: '4' }).obj());
+    assert.equal(scheduler.cache.get('n1')!.nominatedPods?.[0]?.name, 'high1');
+    assert.equal(outcomes.filter((o) => o.result === 'Scheduled').length, 0);
+  });
+
   it('leaves pods of other schedulers alone and runs a loop until stopped', async () => {
     const { binder, scheduler } = setup();
     scheduler.addNode(makeNode().name('n1').obj());

@@ -78,7 +78,6 @@ export class Scheduler {
         binder: this.binder,
         percentageOfNodesToScore: this.configuration.percentageOfNodesToScore,
         disruptionBudgets: () => this.#budgetList,
-        nominatedPods: this.#nominated,
         ...(options.random ? { random: options.random } : {}),
         ...(options.registry ? { registry: options.registry } : {}),
       }));
@@ -88,12 +87,14 @@ export class Scheduler {
   // Informer events.
 
   addNode(node: KubeObject): void {
-    this.cache.addNode(node);
+    const info = this.cache.addNode(node);
+    info.nominatedPods = this.#nominated.get(info.name) ?? null;
     this.queue.moveAllToActiveOrBackoff('NodeAdd');
   }
 
   updateNode(node: KubeObject): void {
-    this.cache.updateNode(node);
+    const info = this.cache.updateNode(node);
+    info.nominatedPods = this.#nominated.get(info.name) ?? null;
     this.queue.moveAllToActiveOrBackoff('NodeUpdate');
   }
 
@@ -166,9 +167,12 @@ export class Scheduler {
   #nominate(info: PodInfo, nodeName: string): void {
     this.#clearNomination(info.key);
     this.#nominatedNode.set(info.key, nodeName);
-    const list = this.#nominated.get(nodeName);
+    let list = this.#nominated.get(nodeName);
     if (list) list.push(info);
-    else this.#nominated.set(nodeName, [info]);
+    else this.#nominated.set(nodeName, (list = [info]));
+    // The framework reads nominations off the node, sparing a lookup per node in every cycle.
+    const node = this.cache.get(nodeName);
+    if (node) node.nominatedPods = list;
   }
 
   #clearNomination(key: string): void {
@@ -179,7 +183,11 @@ export class Scheduler {
     if (!list) return;
     const i = list.findIndex((p) => p.key === key);
     if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.#nominated.delete(node);
+    if (list.length === 0) {
+      this.#nominated.delete(node);
+      const info = this.cache.get(node);
+      if (info) info.nominatedPods = null;
+    }
   }
 
   /** The node a pending pod was nominated to by preemption, if any. */
