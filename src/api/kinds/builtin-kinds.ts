@@ -67,6 +67,18 @@ function defaultPodSpec(spec: Record<string, unknown>): void {
   }
 }
 
+/** A Pod's container that sets a limit but no request for a resource requests the limit, as Kubernetes defaults it. */
+function defaultRequestsFromLimits(spec: Record<string, unknown>): void {
+  for (const field of ['containers', 'initContainers']) {
+    for (const container of list(spec[field])) {
+      if (!isPlainObject(container) || !isPlainObject(container.resources) || !isPlainObject(container.resources.limits)) continue;
+      const requests = isPlainObject(container.resources.requests) ? container.resources.requests : {};
+      for (const [name, value] of Object.entries(container.resources.limits)) requests[name] ??= value;
+      container.resources.requests = requests;
+    }
+  }
+}
+
 function defaultTemplate(obj: KubeObject): void {
   const spec = record(obj.spec);
   const template = record(spec.template);
@@ -230,7 +242,9 @@ const specs: BuiltinSpec[] = [
       'status.nominatedNodeName': (o) => String(record(o.status).nominatedNodeName ?? ''),
     },
     applyDefaults(obj) {
-      defaultPodSpec(ensure(obj, 'spec'));
+      const spec = ensure(obj, 'spec');
+      defaultPodSpec(spec);
+      defaultRequestsFromLimits(spec);
       // Kubernetes starts every Pod Pending; its status is the kubelet's (or the simulator's) to write.
       ensure(obj, 'status').phase ??= 'Pending';
     },
