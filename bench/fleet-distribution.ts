@@ -42,7 +42,7 @@ export async function runDistributionBench(options: Partial<DistributionBenchOpt
   const home = mkdtempSync(join(tmpdir(), 'nephele-bench-distribution-'));
   const hub = await startHub({
     home, port: 0, store: 'memory',
-    fleetControllers: [clusterController({ heartbeatMs: 1000 }), fleetController(), ...distributionControllers({ resyncMs: 10_000 })],
+    fleetControllers: [clusterController({ heartbeatMs: 1000 }), fleetController(), ...distributionControllers()],
   });
   const client = new InProcessClient(hub.registry, hub.catalog, controllerUser);
   const notes: string[] = [

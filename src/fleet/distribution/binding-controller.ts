@@ -42,7 +42,7 @@ export interface DistributionOptions {
   defaultTolerationSeconds?: number;
   /** Replicas moved per minute when rebalancing back. Default 50. */
   defaultMaxMovesPerMinute?: number;
-  /** Look again at every binding this often (status, tolerations). Default 5 s. */
+  /** Look again at every binding this often; changes arrive as events, this only catches what they missed. Default 60 s. */
   resyncMs?: number;
 }
 
@@ -83,11 +83,18 @@ function asTolerated(cluster: KubeObject): KubeObject {
   return { ...cluster, spec: { ...spec, taints }, status: { ...status, conditions: [...conditions, { type: clusterReadyType, status: 'True', reason: 'Tolerated' }] } };
 }
 
-/** The part of a cluster that can change a placement (not its heartbeat time). */
+/**
+ * The part of a cluster whose change makes placements be decided again: labels, spec, readiness,
+ * size and price. Not its heartbeat time, nor what is allocated on it: as in Karmada, a
+ * placement is not moved because a cluster filled up (unschedulable bindings retry on their own).
+ */
 function schedulingDigest(cluster: KubeObject): string {
   const status = record(cluster.status);
-  return JSON.stringify([cluster.metadata.labels, cluster.spec, clusterReady(cluster), status.allocatable, status.allocated, status.gpus, status.resourceModel, status.pricing]);
+  return JSON.stringify([cluster.metadata.labels, cluster.spec, clusterReady(cluster), status.allocatable, status.pricing]);
 }
+
+/** How soon a binding that found no placement tries again. */
+const unschedulableRetryMs = 15_000;
 
 interface TemplateKey { apiVersion: string; kind: string; namespace: string | undefined; name: string }
 
@@ -119,7 +126,7 @@ class DistributionController implements Runnable {
 
   constructor(ctx: FleetContext, options: DistributionOptions) {
     this.#ctx = ctx;
-    this.#options = { defaultTolerationSeconds: 300, defaultMaxMovesPerMinute: 50, resyncMs: 5000, ...options };
+    this.#options = { defaultTolerationSeconds: 300, defaultMaxMovesPerMinute: 50, resyncMs: 60_000, ...options };
     this.#controller = new Controller({ name: 'distribution', reconciler: { reconcile: (r) => this.#reconcile(r) }, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log, workers: 4 });
     this.#policies = new Informer(ctx.client, fleetRefs.distributionPolicies);
     this.#clusterPolicies = new Informer(ctx.client, fleetRefs.clusterDistributionPolicies);
@@ -351,6 +358,7 @@ class DistributionController implements Runnable {
     if (!decision.ok) void this.#ctx.recorder('distribution-controller').warning(template, 'FailedScheduling', decision.message);
     await this.#writeTemplateStatus(template, [...works.values()].filter((w) => clustersByName.has(w.metadata.labels?.[clusterLabel] ?? '')));
     void saved;
+    if (!decision.ok) requeueAt = Math.min(requeueAt ?? Infinity, now + unschedulableRetryMs);
     if (requeueAt !== undefined) return { requeueAfter: Math.max(1, requeueAt - now) };
   }
 

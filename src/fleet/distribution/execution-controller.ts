@@ -21,7 +21,7 @@ import { bindingLabel, clusterLabel, workloadManifest } from './templates.ts';
 export const executionFinalizer = 'fleet.nephele.dev/execution';
 
 export interface ExecutionOptions {
-  /** Re-apply every Work this often (cluster time). Default 30 s. */
+  /** Re-apply every Work this often (hub time); the members' copies are also watched, so drift comes back at once. Default 5 min. */
   resyncMs?: number;
 }
 
@@ -43,7 +43,7 @@ class ExecutionController implements Runnable {
 
   constructor(ctx: FleetContext, options: ExecutionOptions) {
     this.#ctx = ctx;
-    this.#resyncMs = options.resyncMs ?? 30_000;
+    this.#resyncMs = options.resyncMs ?? 300_000;
     this.#controller = new Controller({ name: 'execution', reconciler: { reconcile: (r) => this.#reconcile(r) }, scheduler: ctx.scheduler, metrics: ctx.metrics, log: ctx.log, workers: 8 });
     this.#works = new Informer(ctx.client, fleetRefs.works, { labelSelector: bindingLabel });
     const enqueue = (w: KubeObject) => this.#controller.enqueue({ namespace: w.metadata.namespace, name: w.metadata.name! });
