@@ -37,6 +37,21 @@ describe('docs/examples', () => {
     assert.equal(JSON.parse(await ok(['-n', 'shop', 'get', 'service', 'web', '-o', 'json'])).spec.ports[0].protocol, 'TCP');
   });
 
+  it('web-placement.yaml divides shop/web 2:1:1 over the demo members, with the mirror in Europe', async () => {
+    await ok(['apply', '-f', `${examples}web-placement.yaml`]);
+    let binding: { spec?: { clusters?: Array<{ name: string; replicas: number }> } } = {};
+    for (let i = 0; i < 300 && !binding.spec?.clusters?.length; i++) {
+      const r = await hub.kubectl(['-n', 'shop', 'get', 'resourcebinding', 'web-deployment', '-o', 'json']);
+      if (r.code === 0) binding = JSON.parse(r.stdout);
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    const split = Object.fromEntries((binding.spec?.clusters ?? []).map((c) => [c.name, c.replicas]));
+    assert.equal(split['aws-us-east-1'], 3, JSON.stringify(split));
+    assert.equal((split['gcp-europe-west1'] ?? 0) + (split['azure-eastus'] ?? 0), 3);
+    const work = JSON.parse(await ok(['-n', 'nephele-cluster-gcp-europe-west1', 'get', 'work', 'shop.web-deployment', '-o', 'json']));
+    assert.equal(work.spec.workload.manifests[0].spec.template.spec.containers[0].image, 'mirror.europe-west1.example/nginx:1.27');
+  });
+
   it('budget-crd.yaml registers a kind and budget.yaml creates one, with schema defaults', async () => {
     await ok(['apply', '-f', `${examples}budget-crd.yaml`]);
     await ok(['wait', '--for=condition=Established', '--timeout=20s', 'crd/budgets.finops.example.com']);
