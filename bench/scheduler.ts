@@ -7,6 +7,8 @@
  * reported beside kube-scheduler's published threshold for it as a target anchor.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { KubeObject } from '../src/machinery/object.ts';
 import { makeNode, makePod, Scheduler, type Binder } from '../src/scheduler/index.ts';
@@ -81,7 +83,25 @@ class MemoryBinder implements Binder {
   }
 }
 
-async function runWorkload(w: Workload, log: (line: string) => void): Promise<{ podsPerSecond: number; seconds: number; preempted: number; outcomes: Record<string, number> }> {
+/** Profiles what `fn` runs with the V8 inspector and writes it to `dir/NAME.cpuprofile` (open in Chrome DevTools). */
+async function profiled<T>(dir: string | undefined, name: string, fn: () => Promise<T>): Promise<T> {
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+  }
+}
+
+async function runWorkload(w: Workload, log: (line: string) => void, cpuProfDir?: string): Promise<{ podsPerSecond: number; seconds: number; cpuSeconds: number; preempted: number; outcomes: Record<string, number> }> {
   const binder = new MemoryBinder();
   const outcomes: Record<string, number> = {};
   const scheduler = new Scheduler({ binder, onOutcome: (o) => (outcomes[o.result] = (outcomes[o.result] ?? 0) + 1) });
@@ -97,17 +117,24 @@ async function runWorkload(w: Workload, log: (line: string) => void): Promise<{ 
   const pods = Array.from({ length: w.measurePods }, (_, i) => measured(i));
   const deletedBefore = binder.deleted;
   for (const k of Object.keys(outcomes)) delete outcomes[k];
-  const start = performance.now();
-  for (const p of pods) scheduler.addPod(p);
-  await binder.until(w.initPods + w.measurePods);
-  const seconds = (performance.now() - start) / 1000;
+  const { seconds, cpuSeconds } = await profiled(cpuProfDir, w.name, async () => {
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for (const p of pods) scheduler.addPod(p);
+    await binder.until(w.initPods + w.measurePods);
+    const used = process.cpuUsage(cpu);
+    return { seconds: (performance.now() - start) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+  });
   await scheduler.stop();
   const podsPerSecond = w.measurePods / seconds;
-  log(`${w.name}: ${w.measurePods} measured pods in ${seconds.toFixed(2)} s = ${podsPerSecond.toFixed(0)} pods/s; attempts: ${JSON.stringify(outcomes)}`);
-  return { podsPerSecond, seconds, preempted: binder.deleted - deletedBefore, outcomes: { ...outcomes } };
+  log(`${w.name}: ${w.measurePods} measured pods in ${seconds.toFixed(2)} s (${cpuSeconds.toFixed(2)} s of CPU) = ${podsPerSecond.toFixed(0)} pods/s; attempts: ${JSON.stringify(outcomes)}`);
+  return { podsPerSecond, seconds, cpuSeconds, preempted: binder.deleted - deletedBefore, outcomes: { ...outcomes } };
 }
 
-const usage = 'usage: npm run -s bench -- scheduler [--json] [--record] [--workloads SchedulingBasic,PreemptionAsync,...] [--scale FRACTION]';
+const usage = `usage: npm run -s bench -- scheduler [--json] [--record] [--workloads SchedulingBasic,PreemptionAsync,...] [--scale FRACTION] [--cpu-prof DIR]
+  --workloads   run only these workloads (comma-separated), e.g. --workloads PreemptionAsync
+  --scale       shrink (or grow) every workload's node and pod counts by this factor
+  --cpu-prof    write a V8 CPU profile of each workload's measured phase to DIR/WORKLOAD.cpuprofile`;
 
 /** Runs the benchmark with `argv` (the arguments after the benchmark's name) and prints the report. */
 export async function main(argv: string[]): Promise<void> {
@@ -121,6 +148,7 @@ export async function main(argv: string[]): Promise<void> {
         help: { type: 'boolean', short: 'h', default: false },
         workloads: { type: 'string' },
         scale: { type: 'string' },
+        'cpu-prof': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -144,6 +172,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(2);
     }
   }
+  if (values['cpu-prof'] === '') {
+    console.error(`--cpu-prof needs a directory to write profiles to\n${usage}`);
+    process.exit(2);
+  }
   const log = (line: string) => console.error(`[bench scheduler] ${line}`);
   const machine = machineInfo();
   const started = new Date();
@@ -153,15 +185,15 @@ export async function main(argv: string[]): Promise<void> {
     'anchors are kube-scheduler\'s scheduler_perf thresholds for the same workload shapes (5,000 nodes)',
   ];
   for (const w of all.filter((x) => names.includes(x.name))) {
-    const r = await runWorkload(w, log);
+    const r = await runWorkload(w, log, values['cpu-prof']);
     results.push({ name: `${w.name} (${w.nodes} nodes, ${w.initPods} initial, ${w.measurePods} measured pods)`, value: round(r.podsPerSecond), unit: 'pods/s', anchor: target(r.podsPerSecond, '>=', w.threshold, 'pods/s') });
-    notes.push(`${w.name}: measured attempts by outcome ${JSON.stringify(r.outcomes)}${r.preempted ? `, ${r.preempted} victims deleted` : ''}`);
+    notes.push(`${w.name}: ${r.seconds.toFixed(2)} s measured, ${r.cpuSeconds.toFixed(2)} s of it on the CPU; attempts by outcome ${JSON.stringify(r.outcomes)}${r.preempted ? `, ${r.preempted} victims deleted` : ''}`);
   }
   const report: BenchReport = {
     bench: 'scheduler',
     date: started.toISOString(),
     machine,
-    config: { scale, workloads: names },
+    config: { scale, workloads: names, ...(values['cpu-prof'] ? { cpuProfiles: values['cpu-prof'] } : {}) },
     results,
     notes,
   };

@@ -205,36 +205,37 @@ function sharedAllocatable(r: Resources): Resources {
 }
 
 export class NodeInfo {
-  node!: KubeObject;
-  name!: string;
-  labels!: Record<string, string>;
+  // What every filter pass reads comes first, so it shares the object's first cache line.
   unschedulable!: boolean;
   /** Never changed in place (untainted nodes share one empty array). */
   taints!: Taint[];
   /** Never changed in place: nodes with equal allocatable amounts share one. */
   allocatable!: Resources;
-  gpuModel: string | undefined;
-  numa: NumaState | null = null;
-  gpu: GpuState | null = null;
-  /** Problems reading this node's annotations. */
-  warnings: string[] = [];
   requested = new Resources();
-  nonZeroMilliCpu = 0;
-  nonZeroMemory = 0;
   pods: PodInfo[] = [];
-  podsWithAffinity: PodInfo[] = [];
-  podsWithRequiredAntiAffinity: PodInfo[] = [];
-  /** `protocol/port` to the host IPs bound on it. */
-  usedPorts: Map<string, string[]> | null = null;
-  /** Bumped on every change; lets callers notice a node moved under them. */
-  generation = 0;
-  /** Internal: requestedBelow's last answer, good while `generation` stays the same. */
-  belowMemo: PriorityTotals = { generation: -1, priority: 0, count: 0, milliCpu: 0, memory: 0 };
   /**
    * Pending pods that preemption nominated to this node, kept by the Scheduler driver (a
    * Framework given its own `nominatedPods` map reads that instead); null when none.
    */
   nominatedPods: readonly PodInfo[] | null = null;
+  /** Bumped on every change; lets callers notice a node moved under them. */
+  generation = 0;
+  /** Internal: requestedBelow's last answer, good while `generation` stays the same. */
+  belowMemo: PriorityTotals = { generation: -1, priority: 0, count: 0, milliCpu: 0, memory: 0 };
+  node!: KubeObject;
+  name!: string;
+  labels!: Record<string, string>;
+  gpuModel: string | undefined;
+  numa: NumaState | null = null;
+  gpu: GpuState | null = null;
+  /** Problems reading this node's annotations. */
+  warnings: string[] = [];
+  nonZeroMilliCpu = 0;
+  nonZeroMemory = 0;
+  podsWithAffinity: PodInfo[] = [];
+  podsWithRequiredAntiAffinity: PodInfo[] = [];
+  /** `protocol/port` to the host IPs bound on it. */
+  usedPorts: Map<string, string[]> | null = null;
 
   constructor(node: KubeObject) {
     this.setNode(node);
