@@ -293,6 +293,15 @@ export class Framework implements FrameworkHandle {
   nominatedPodsFor(pod: PodInfo, node: NodeInfo): readonly PodInfo[] | undefined {
     const nominated = this.#nominated ? (this.#nominated.size > 0 ? this.#nominated.get(node.name) : undefined) : node.nominatedPods;
     if (!nominated || nominated.length === 0) return undefined;
+    if (nominated.length === 1) {
+      const p = nominated[0]!;
+      return p.priority >= pod.priority && p.key !== pod.key ? nominated : undefined;
+    }
+    return this.#othersOf(nominated, pod);
+  }
+
+  /** The pods of `nominated` that `pod` must leave room for: others, of at least its priority. */
+  #othersOf(nominated: readonly PodInfo[], pod: PodInfo): readonly PodInfo[] | undefined {
     let n = 0;
     for (let i = 0; i < nominated.length; i++) {
       const p = nominated[i]!;

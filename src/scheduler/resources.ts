@@ -56,10 +56,13 @@ export class Resources {
     this.milliCpu += sign * other.milliCpu;
     this.memory += sign * other.memory;
     this.ephemeralStorage += sign * other.ephemeralStorage;
-    if (other.scalar !== null) {
-      if (!this.scalar) this.scalar = new Map();
-      for (const [k, v] of other.scalar) this.scalar.set(k, (this.scalar.get(k) ?? 0) + sign * v);
-    }
+    // Kept apart so this method stays small enough to inline in the scheduler's hot loops.
+    if (other.scalar !== null) this.#addScalar(other.scalar, sign);
+  }
+
+  #addScalar(scalar: Map<string, number>, sign: number): void {
+    if (!this.scalar) this.scalar = new Map();
+    for (const [k, v] of scalar) this.scalar.set(k, (this.scalar.get(k) ?? 0) + sign * v);
   }
 
   /** Raises each amount to at least the one in `other` (init containers run one at a time). */

@@ -96,12 +96,16 @@ export function selectVictimsOnNode(
 ): Candidate | undefined {
   if (resourcesChecked && !mightFitWithoutLower(handle, pod, node)) return undefined;
   const lower: PodInfo[] = [];
-  for (const p of node.pods) if (p.priority < pod.priority) lower.push(p);
-  if (lower.length === 0) return undefined;
-
   // By arithmetic: `delta` is what the node holds less what it held.
   const delta = new Resources();
-  for (const p of lower) delta.add(p.requests, -1);
+  const pods = node.pods;
+  for (let i = 0; i < pods.length; i++) {
+    const p = pods[i]!;
+    if (p.priority >= pod.priority) continue;
+    lower.push(p);
+    delta.add(p.requests, -1);
+  }
+  if (lower.length === 0) return undefined;
   delta.pods = -lower.length;
   const fits = handle.runFiltersWithDelta(state, pod, node, delta);
   if (fits !== undefined) {
