@@ -83,6 +83,9 @@ export type ActionHandler = (request: ActionRequest) => Promise<{ code: number; 
 /** Serves an extra authenticated GET path (`/metrics/cadvisor`); writes the whole response itself. */
 export type PathHandler = (req: IncomingMessage, res: ServerResponse, user: UserInfo) => void | Promise<void>;
 
+/** Serves the paths under a prefix (see `addPrefix`); `user` is undefined for an anonymous caller. */
+export type PrefixHandler = (req: IncomingMessage, res: ServerResponse, path: string, user: UserInfo | undefined) => void | Promise<void>;
+
 export class ApiHandler {
   readonly options: ApiHandlerOptions;
   readonly discovery: Discovery;
@@ -90,6 +93,7 @@ export class ApiHandler {
   #openWatches = new Set<ServerResponse>();
   readonly #actions = new Map<string, ActionHandler>();
   readonly #paths = new Map<string, PathHandler>();
+  readonly #prefixes: Array<{ prefix: string | RegExp; handler: PrefixHandler; anonymous: boolean }> = [];
 
   /** Serves the action subresource `name` of `type`, which the type must declare in `subresources.actions`. */
   addAction(type: ResourceType, name: string, handler: ActionHandler): void {
@@ -100,6 +104,15 @@ export class ApiHandler {
   /** Serves `path` (GET only, bearer token required) with `handler`. */
   addPath(path: string, handler: PathHandler): void {
     this.#paths.set(path, handler);
+  }
+
+  /**
+   * Serves every path `prefix` matches (a string: the path starts with it; a RegExp: it matches)
+   * with `handler`, GET and HEAD only, before the API routes. With `anonymous` no token is needed
+   * (static files such as the portal's); otherwise the caller must present a valid bearer token.
+   */
+  addPrefix(prefix: string | RegExp, handler: PrefixHandler, options: { anonymous?: boolean } = {}): void {
+    this.#prefixes.push({ prefix, handler, anonymous: options.anonymous ?? false });
   }
 
   constructor(options: ApiHandlerOptions) {
@@ -161,6 +174,19 @@ export class ApiHandler {
     const { req, res, url } = ctx;
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     const method = req.method ?? 'GET';
+    const prefixed = this.#prefixes.find((p) => (typeof p.prefix === 'string' ? url.pathname.startsWith(p.prefix) : p.prefix.test(url.pathname)));
+    if (prefixed) {
+      ctx.user = this.options.authenticator.authenticate(req.headers.authorization);
+      if (!prefixed.anonymous && !ctx.user) {
+        req.resume();
+        throw new StatusError('Unauthorized', 'Unauthorized: send a bearer token (the token in the hub\'s kubeconfig, `nephele kubeconfig --home DIR`)');
+      }
+      if (method !== 'GET' && method !== 'HEAD') {
+        req.resume();
+        throw new StatusError('MethodNotAllowed', `${method} is not allowed on ${url.pathname}; it is read-only, use GET`);
+      }
+      return prefixed.handler(req, res, url.pathname, ctx.user);
+    }
     if (!anonymousPaths.has(path)) {
       ctx.user = this.options.authenticator.authenticate(req.headers.authorization);
       if (!ctx.user) {

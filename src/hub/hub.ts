@@ -38,6 +38,7 @@ import { GarbageCollector } from './controllers/garbage-collector.ts';
 import { CrdController } from './controllers/crd-controller.ts';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { EventRecorder } from '../controller/index.ts';
+import { registerPortal } from './portal.ts';
 import { MemberConnections, fleetControllers, type FleetContext, type FleetController } from '../fleet/index.ts';
 
 export const kubernetesVersion = 'v1.32.0-nephele.0';
@@ -232,6 +233,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       ready: () => ready,
       gitVersion: kubernetesVersion,
     });
+    // The portal and its read-only member proxy belong to the hub, not to simulated member clusters.
+    if (profile === 'hub') registerPortal(handler, members);
     server = createServer({ cert: certs.certPem, key: certs.keyPem, keepAlive: true, requestTimeout: 60_000, maxHeaderSize: 64 * 1024 }, handler.handle);
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 70_000;
