@@ -9,6 +9,7 @@ const required = [
   { program: 'kubectl', why: 'the end-to-end suite drives the real kubectl', how: 'install kubectl (https://kubernetes.io/docs/tasks/tools/) and put it on PATH' },
   { program: 'etcd', why: 'the store conformance suite runs on a real etcd', how: 'apt-get install etcd-server (or run .ci/run, which installs it)' },
   { program: 'prometheus', why: 'the metrics suite scrapes simulated clusters with a real Prometheus', how: 'apt-get install prometheus (or run .ci/run, which installs it)' },
+  { program: 'chromium', why: 'the portal\'s browser tests drive Debian\'s Chromium through playwright-core', how: 'apt-get install chromium (or run .ci/run, which installs it)' },
   { program: 'promtool', why: 'the metrics suite lints exposition text and backfills history with promtool', how: 'apt-get install prometheus (it ships promtool)' },
 ];
 
@@ -31,8 +32,12 @@ if (!existsSync(tsc)) {
 console.log('type-checking (tsc --noEmit)...');
 const typecheck = spawnSync(process.execPath, [tsc, '--noEmit', '-p', '.'], { stdio: 'inherit' });
 if (typecheck.status !== 0) process.exit(typecheck.status ?? 1);
+// The portal (ui/) has its own settings (DOM, JSX, bundler resolution).
+console.log('type-checking the portal (tsc --noEmit -p ui)...');
+const typecheckUi = spawnSync(process.execPath, [tsc, '--noEmit', '-p', 'ui'], { stdio: 'inherit' });
+if (typecheckUi.status !== 0) process.exit(typecheckUi.status ?? 1);
 
 const only = process.argv.slice(2);
-const patterns = only.length > 0 ? only : ['src/**/*.test.ts', 'test/**/*.test.ts'];
+const patterns = only.length > 0 ? only : ['src/**/*.test.ts', 'test/**/*.test.ts', 'ui/src/**/*.test.ts'];
 const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...patterns], { stdio: 'inherit', env: process.env });
 process.exit(run.status ?? 1);

@@ -14,11 +14,24 @@ import { startTestHub, type TestHub } from '../src/testing/hub.ts';
 import { waitFor } from '../src/testing/wait.ts';
 import { createManifestObjects } from '../src/hub/manifests.ts';
 import { ensurePortalBuilt } from '../src/hub/portal.ts';
+import { realScheduler, type Scheduler } from '../src/controller/index.ts';
 import { launchChromium, newPortalPage, signIn } from '../ui/testing/browser.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const shots = join(root, 'test-output', 'screenshots');
 const seedUser = { username: 'system:nephele-seed', groups: ['system:masters'] };
+/**
+ * Real timers that do not keep the process alive: a fleet controller's resync timer can outlive
+ * the hub's stop by a minute, and this file should end when its tests do.
+ */
+const unrefScheduler: Scheduler = {
+  ...realScheduler,
+  after(ms, fn) {
+    const timer = setTimeout(fn, Math.max(0, ms));
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
 let hub: TestHub;
 let browser: Browser;
 let page: Page;
@@ -46,7 +59,7 @@ before(async () => {
   if (failure) throw new Error(failure);
   mkdirSync(shots, { recursive: true });
   if (process.env.NEPHELE_UPDATE_SCREENSHOTS === '1') mkdirSync(join(root, 'docs', 'screenshots'), { recursive: true });
-  hub = await startTestHub();
+  hub = await startTestHub({ fleetScheduler: unrefScheduler });
   for (const file of ['demo-fleet.yaml', 'web-app.yaml', 'web-placement.yaml']) {
     await createManifestObjects(readFileSync(join(root, 'docs', 'examples', file), 'utf8'), hub.catalog, hub.registry, seedUser);
   }

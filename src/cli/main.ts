@@ -17,6 +17,8 @@ import { registerSimUp, stopOnSignal } from './sim.ts';
 import { registerSimHistory } from './sim-history.ts';
 import { registerJoin } from './join.ts';
 import { registerAgent } from './agent.ts';
+import { registerUiToken } from './ui-token.ts';
+import { ensurePortalBuilt } from '../hub/portal.ts';
 
 const demoManifests = ['docs/examples/demo-fleet.yaml', 'docs/examples/web-app.yaml', 'docs/examples/web-placement.yaml'].map((p) => new URL(`../../${p}`, import.meta.url));
 /** What each demo member cluster runs from the start, so there are pods to look at. */
@@ -69,6 +71,10 @@ function parseStore(value: string): string {
 }
 
 async function runHub(opts: { home: string; listen: { host: string; port: number }; store: string }, banner: boolean): Promise<void> {
+  if (banner) {
+    const portalProblem = ensurePortalBuilt();
+    if (portalProblem) console.error(`nephele: ${portalProblem}`);
+  }
   let hub: Hub;
   try {
     hub = await startHub({ home: opts.home, host: opts.listen.host, port: opts.listen.port, store: opts.store });
@@ -106,6 +112,7 @@ async function runHub(opts: { home: string; listen: { host: string; port: number
       ...members!.map((name) => `  ${name.padEnd(18)} kubectl --kubeconfig ${join(clusterHome(hub.home, name), 'kubeconfig')} get nodes,pods -A`),
       `  kubeconfig of one:  npx nephele kubeconfig --home ${opts.home} --cluster NAME`,
       '',
+      `  portal:      ${hub.url}/ui/  (sign in with the token: npx nephele ui-token --home ${opts.home})`,
       `  token:       npx nephele kubeconfig --home ${opts.home}  (prints the admin kubeconfig with its token)`,
       `  audit:       npx nephele audit verify --home ${opts.home}`,
       '',
@@ -161,6 +168,7 @@ registerSimUp(program, fail);
 registerSimHistory(program);
 registerJoin(program, fail);
 registerAgent(program, fail);
+registerUiToken(program, fail, defaultHome);
 
 const audit = program.command('audit').description('work with the hub\'s audit log');
 audit.command('verify')

@@ -17,7 +17,7 @@ const clusterNodeLimit = 150;
 const healthColors = { Ready: '#2e8540', NotReady: '#c0392b', Unknown: '#8a8a8a' };
 
 function topology(clusters: ClusterSummary[], fleets: Array<{ name: string; members: string[] }>): ChartOption {
-  const nodes: Array<Record<string, unknown>> = [{ id: 'hub', name: 'hub', category: 0, symbolSize: 36, fixed: true, x: 0, y: 0 }];
+  const nodes: Array<Record<string, unknown>> = [{ id: 'hub', name: 'hub', category: 0, symbolSize: 36 }];
   const links: Array<{ source: string; target: string }> = [];
   const showClusters = clusters.length <= clusterNodeLimit;
   const providers = new Map<string, Map<string, ClusterSummary[]>>();
