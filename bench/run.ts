@@ -11,13 +11,14 @@ import { formatReport, machineInfo, type BenchReport } from './report.ts';
 const usage = `usage: npm run -s bench -- api [--json] [--record] [--duration SECONDS] [--warmup SECONDS] [--clients N]
        [--watchers N] [--watch-updates N] [--watch-interval MS] [--list-size N] [--backends sqlite,etcd] [--hub-cpu-prof DIR]`;
 
-const benchmarks = ['api', 'scheduler', 'sim', 'fleet'];
+const benchmarks = ['api', 'scheduler', 'sim', 'fleet', 'portal'];
 
 /** Benchmarks with their own flags and report: they parse the rest of the command line themselves. */
 const standalone: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   scheduler: () => import('./scheduler.ts'),
   sim: () => import('./sim.ts'),
   fleet: () => import('./fleet.ts'),
+  portal: () => import('./portal.ts'),
 };
 
 function fail(message: string): never {

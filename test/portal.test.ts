@@ -32,6 +32,8 @@ const unrefScheduler: Scheduler = {
     return () => clearTimeout(timer);
   },
 };
+/** The screenshots the README shows. */
+const readmeShots = ['overview', 'workload-placement'];
 let hub: TestHub;
 let browser: Browser;
 let page: Page;
@@ -39,7 +41,7 @@ let page: Page;
 async function shot(name: string): Promise<void> {
   const path = join(shots, `${name}.png`);
   await page.screenshot({ path });
-  if (process.env.NEPHELE_UPDATE_SCREENSHOTS === '1') copyFileSync(path, join(root, 'docs', 'screenshots', `${name}.png`));
+  if (process.env.NEPHELE_UPDATE_SCREENSHOTS === '1' && readmeShots.includes(name)) copyFileSync(path, join(root, 'docs', 'screenshots', `${name}.png`));
 }
 
 /** A link in the portal's navigation bar. */
