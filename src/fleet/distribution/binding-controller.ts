@@ -123,6 +123,7 @@ class DistributionController implements Runnable {
   readonly #templates = new Map<string, Informer>();
   readonly #moves = new Map<string, { at: number; count: number }>();
   #running = false;
+  #cancelResync: (() => void) | undefined;
 
   constructor(ctx: FleetContext, options: DistributionOptions) {
     this.#ctx = ctx;
@@ -182,13 +183,14 @@ class DistributionController implements Runnable {
     const resync = (): void => {
       if (!this.#running) return;
       this.#allBindings();
-      this.#ctx.scheduler.after(this.#options.resyncMs, resync);
+      this.#cancelResync = this.#ctx.scheduler.after(this.#options.resyncMs, resync);
     };
-    this.#ctx.scheduler.after(this.#options.resyncMs, resync);
+    this.#cancelResync = this.#ctx.scheduler.after(this.#options.resyncMs, resync);
   }
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#cancelResync?.();
     await this.#controller.stop();
     await Promise.all([...this.#templates.values(), this.#policies, this.#clusterPolicies, this.#overrides, this.#clusterOverrides, this.#clusters, this.#bindings, this.#works].map((i) => i.stop()));
   }
