@@ -117,6 +117,8 @@ test('after sign-in the overview shows the demo fleet\'s clusters', async () => 
   await page.getByTestId('topology').locator('canvas').first().waitFor();
   assert.match(await page.getByTestId('total-clusters').innerText(), /3/);
   assert.match(await page.getByTestId('total-nodes').innerText(), /10\s*\/\s*10 ready/);
+  // The members' pods count against their pod slots once their heartbeats report them.
+  await page.waitForFunction(`/^[1-9]\\d*\\s*\\//.test(document.querySelector('[data-testid="total-pods"] .card-value')?.textContent ?? '')`, undefined, { timeout: 20_000 });
   await page.waitForTimeout(300);
   await shot('overview');
 });

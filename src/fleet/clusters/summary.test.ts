@@ -37,7 +37,7 @@ describe('cluster resource summary', () => {
     assert.equal(s.nodeCount, 2);
     assert.equal(s.readyNodeCount, 1);
     assert.deepEqual(s.capacity, { cpu: '12', memory: '48Gi', pods: '220' });
-    assert.deepEqual(s.allocated, { cpu: '2', memory: '1Gi' });
+    assert.deepEqual(s.allocated, { cpu: '2', memory: '1Gi', pods: '2' });
     assert.equal(s.cpuCoreHourUSD, 0.05, 'price over all priced cores: 0.6 $/h / 12 cores');
     assert.deepEqual(s.gpus, {});
   });

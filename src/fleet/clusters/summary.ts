@@ -152,6 +152,8 @@ export function summarizeResources(nodes: readonly KubeObject[], pods: readonly 
     if (typeof nodeName !== 'string' || nodeName === '' || !isPodNonTerminal(pod)) continue;
     const requests = podRequests(pod);
     for (const [name, amount] of requests) allocated.set(name, (allocated.get(name) ?? 0) + amount);
+    // Each pod takes one of its node's pod slots, as `pods` in allocatable counts them.
+    allocated.set('pods', (allocated.get('pods') ?? 0) + 1);
     const model = modelOfNode.get(nodeName);
     const gpu = requests.get(gpuResource);
     if (model && gpu) gpus[model]!.allocated += Math.round(gpu);
