@@ -31,8 +31,8 @@ import { WebhookAdmission } from '../apiserver/webhook-admission.ts';
 import { InProcessClient } from '../client/index.ts';
 import { Manager, realScheduler, type Scheduler } from '../controller/index.ts';
 import {
-  ensureAdminToken, ensureServingCertificates, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
-  renderKubeconfig, sealSecretData, writeKubeconfig, type AuditLog, type SecretBoxKey,
+  ensureAdminToken, ensureServingCertificates, installCertificateSet, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
+  renderKubeconfig, sealSecretData, writeKubeconfig, type AuditLog, type CertificateSet, type SecretBoxKey,
 } from './security/index.ts';
 import { GarbageCollector } from './controllers/garbage-collector.ts';
 import { CrdController } from './controllers/crd-controller.ts';
@@ -66,6 +66,16 @@ export interface HubOptions {
   fleetScheduler?: Scheduler;
   /** The fleet controllers to run (hub profile); `fleetControllers()` by default. */
   fleetControllers?: FleetController[];
+  /**
+   * Certificates to serve with, written into `home/pki/` in place of the home's own; they must
+   * name the hosts served on. For simulated members, which share one set per process.
+   */
+  certificates?: CertificateSet;
+  /**
+   * Whether files written to the home are flushed to disk (default true). False for a scratch
+   * home that need not survive a crash, such as a simulated member's.
+   */
+  flushFiles?: boolean;
 }
 
 /** Real timers with `clock` for the time, when the clock is itself a Scheduler (a simulation's), or the real one. */
@@ -143,7 +153,11 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const clock = options.clock ?? realClock;
   const profile = options.profile ?? 'hub';
   const hosts = [...new Set([host, ...(options.hosts ?? [])].filter((h) => h !== '0.0.0.0' && h !== '::'))];
-  const [certs, token, key] = await Promise.all([ensureServingCertificates(home, hosts), ensureAdminToken(home), loadOrCreateKey(home)]);
+  const write = { flush: options.flushFiles ?? true };
+  const [certs, token, key] = await Promise.all([
+    options.certificates ? installCertificateSet(home, options.certificates, write) : ensureServingCertificates(home, hosts),
+    ensureAdminToken(home, write), loadOrCreateKey(home, write),
+  ]);
   // Reloads tokens.json when it changes: bootstrap tokens are added while the hub runs.
   const authenticator = await loadTokens(home, { reload: true });
   const store = await openStore(options.store ?? 'sqlite', home);
@@ -249,7 +263,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     const port = (listening.address() as AddressInfo).port;
     const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
     const url = `https://${urlHost}:${port}`;
-    const kubeconfigPath = await writeKubeconfig(home, renderKubeconfig({ server: url, caPem: certs.caPem, token, clusterName: options.kubeconfigName ?? 'nephele', user: 'admin', context: options.kubeconfigName ?? 'nephele' }));
+    const kubeconfigPath = await writeKubeconfig(home, renderKubeconfig({ server: url, caPem: certs.caPem, token, clusterName: options.kubeconfigName ?? 'nephele', user: 'admin', context: options.kubeconfigName ?? 'nephele' }), write);
     ready = true;
     let stopped = false;
     return {

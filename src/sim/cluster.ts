@@ -1,16 +1,18 @@
 /**
  * A simulated member cluster: a Kubernetes API endpoint of its own, running the same API machinery
- * as the hub on a memory store, with its own CA, admin token and kubeconfig in its own home, and
+ * as the hub on a memory store, with its own admin token and kubeconfig in its own home (and a CA
+ * shared by the members one process starts in fresh homes), and
  * the controllers that make it behave like a real cluster: Deployments, ReplicaSets, the kubelet
  * model, node lifecycle, StatefulSets, DaemonSets, Jobs, ResourceQuota and LimitRange admission,
  * pods/binding and pods/eviction, cAdvisor and kube-state-metrics endpoints, all on one cluster
  * clock that may run faster than real time. Its nodes come from node pools of real instance types.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { startHub, type Hub } from '../hub/hub.ts';
+import { createCertificateSet, type CertificateSet } from '../hub/security/index.ts';
 import { InProcessClient, SharedInformerFactory, controllerUser, type ObjectClient } from '../client/index.ts';
 import { EventRecorder, Manager, type ControllerLog, type Scheduler } from '../controller/index.ts';
 import { StatusError } from '../machinery/status-error.ts';
@@ -108,6 +110,18 @@ const quietLog: ControllerLog = (level, message, fields) => {
   if (level === 'error') process.stderr.write(`nephele sim: ${message} ${fields ? JSON.stringify(fields) : ''}\n`);
 };
 
+/**
+ * One CA and serving certificate (for 127.0.0.1 and localhost) for every simulated member this
+ * process starts in a fresh home: making keys would otherwise be much of a member's start-up.
+ */
+let sharedCertificates: Promise<CertificateSet> | undefined;
+
+function simulatedMemberCertificates(): Promise<CertificateSet> {
+  sharedCertificates ??= createCertificateSet(['127.0.0.1']);
+  sharedCertificates.catch(() => { sharedCertificates = undefined; });
+  return sharedCertificates;
+}
+
 export async function startSimulatedCluster(options: SimulatedClusterOptions): Promise<SimulatedCluster> {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(options.name)) throw new Error(`simulated cluster name ${JSON.stringify(options.name)} is not a DNS label`);
   const pools = (options.nodePools ?? []).map(resolvePool);
@@ -117,7 +131,10 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions): P
   const home = options.home ?? mkdtempSync(join(tmpdir(), `nephele-sim-${options.name}-`));
   let hub: Hub;
   try {
-    hub = await startHub({ home, port: options.port ?? 0, store: 'memory', profile: 'cluster', kubeconfigName: options.name, clock });
+    // A home that already has its CA keeps it (clients may trust it); a new one takes the shared
+    // set. The home is scratch space for a member in memory: nothing in it needs flushing to disk.
+    const certificates = existsSync(join(home, 'pki', 'ca.crt')) || existsSync(join(home, 'pki', 'ca.key')) ? undefined : await simulatedMemberCertificates();
+    hub = await startHub({ home, port: options.port ?? 0, store: 'memory', profile: 'cluster', kubeconfigName: options.name, clock, flushFiles: false, ...(certificates ? { certificates } : {}) });
   } catch (err) {
     if (ownHome) rmSync(home, { recursive: true, force: true });
     throw err;

@@ -5,7 +5,10 @@
  */
 export {
   alwaysServedHosts,
+  createCertificateSet,
   ensureServingCertificates,
+  installCertificateSet,
+  type CertificateSet,
   type ServingCertificateOptions,
   type ServingCertificates,
 } from './tls.ts';
@@ -37,3 +40,4 @@ export {
   type AuditVerification,
 } from './audit-log.ts';
 export { renderKubeconfig, writeKubeconfig, type KubeconfigParams } from './kubeconfig.ts';
+export type { WriteOptions } from './private-file.ts';

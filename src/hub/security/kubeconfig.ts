@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { privateMode, writeFileAtomically } from './private-file.ts';
+import { privateMode, writeFileAtomically, type WriteOptions } from './private-file.ts';
 
 export interface KubeconfigParams {
   /** The hub's URL, `https://host:port`. */
@@ -74,9 +74,9 @@ export function renderKubeconfig(params: KubeconfigParams): string {
  * Writes `yamlText` to `home/kubeconfig` with mode 0600, replacing any earlier one atomically,
  * and returns the file's path.
  */
-export async function writeKubeconfig(home: string, yamlText: string): Promise<string> {
+export async function writeKubeconfig(home: string, yamlText: string, options: WriteOptions = {}): Promise<string> {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const path = join(home, 'kubeconfig');
-  writeFileAtomically(path, yamlText, privateMode);
+  writeFileAtomically(path, yamlText, privateMode, options);
   return path;
 }

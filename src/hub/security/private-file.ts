@@ -12,20 +12,31 @@ export const privateMode = 0o600;
 /** Readable by everyone; for certificates, which are public. */
 export const publicMode = 0o644;
 
+/** How a private file is written. */
+export interface WriteOptions {
+  /**
+   * Flush the file and its directory to disk before returning (default true). False only for a
+   * scratch home that need not survive a crash, such as a simulated member's: the write stays
+   * atomic for readers, but a crash may lose it.
+   */
+  flush?: boolean;
+}
+
 /**
  * Replaces `path` with `data` atomically: readers see the old content or the new one, never a
  * mix, and a crash leaves the old file in place. The file gets `mode` whatever mode it had, and
- * both the file and its directory are flushed to disk before this returns.
+ * both the file and its directory are flushed to disk before this returns (unless `flush` is false).
  */
-export function writeFileAtomically(path: string, data: string | Uint8Array, mode: number): void {
-  const temporary = writeTemporaryBeside(path, data, mode);
+export function writeFileAtomically(path: string, data: string | Uint8Array, mode: number, options: WriteOptions = {}): void {
+  const flush = options.flush ?? true;
+  const temporary = writeTemporaryBeside(path, data, mode, flush);
   try {
     renameSync(temporary, path);
   } catch (err) {
     rmSync(temporary, { force: true });
     throw err;
   }
-  syncDirectory(dirname(path));
+  if (flush) syncDirectory(dirname(path));
 }
 
 /**
@@ -33,8 +44,9 @@ export function writeFileAtomically(path: string, data: string | Uint8Array, mod
  * is written and this returns false. Two processes racing to create the same file cannot both
  * win, which matters for a key that data gets encrypted with.
  */
-export function createFileAtomically(path: string, data: string | Uint8Array, mode: number): boolean {
-  const temporary = writeTemporaryBeside(path, data, mode);
+export function createFileAtomically(path: string, data: string | Uint8Array, mode: number, options: WriteOptions = {}): boolean {
+  const flush = options.flush ?? true;
+  const temporary = writeTemporaryBeside(path, data, mode, flush);
   try {
     linkSync(temporary, path);
   } catch (err) {
@@ -43,17 +55,17 @@ export function createFileAtomically(path: string, data: string | Uint8Array, mo
   } finally {
     rmSync(temporary, { force: true });
   }
-  syncDirectory(dirname(path));
+  if (flush) syncDirectory(dirname(path));
   return true;
 }
 
-/** Writes and flushes a uniquely named temporary file in `path`'s directory; returns its path. */
-function writeTemporaryBeside(path: string, data: string | Uint8Array, mode: number): string {
+/** Writes (and with `flush`, flushes) a uniquely named temporary file in `path`'s directory; returns its path. */
+function writeTemporaryBeside(path: string, data: string | Uint8Array, mode: number, flush: boolean): string {
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(temporary, 'wx', mode);
   try {
     writeFully(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fsyncSync(fd);
+    if (flush) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     rmSync(temporary, { force: true });

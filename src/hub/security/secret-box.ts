@@ -13,7 +13,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFileAtomically, privateMode, readFileIfExists } from './private-file.ts';
+import { createFileAtomically, privateMode, readFileIfExists, type WriteOptions } from './private-file.ts';
 
 /** The key Secret data is sealed with: 32 bytes for AES-256, held as a KeyObject. */
 export type SecretBoxKey = KeyObject;
@@ -31,13 +31,13 @@ const tagBytes = 16;
  *
  * Losing this file makes every sealed Secret unreadable: back it up with the data.
  */
-export async function loadOrCreateKey(home: string): Promise<SecretBoxKey> {
+export async function loadOrCreateKey(home: string, options: WriteOptions = {}): Promise<SecretBoxKey> {
   const path = join(home, 'encryption.key');
   let bytes = await readFileIfExists(path);
   if (bytes === undefined) {
     mkdirSync(home, { recursive: true, mode: 0o700 });
     const fresh = randomBytes(keyBytes);
-    bytes = createFileAtomically(path, fresh, privateMode) ? fresh : await readFileIfExists(path);
+    bytes = createFileAtomically(path, fresh, privateMode, options) ? fresh : await readFileIfExists(path);
     if (bytes === undefined) throw new Error(`${path} vanished while it was being created`);
   }
   if (bytes.length !== keyBytes) {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ensureServingCertificates, type ServingCertificates } from './tls.ts';
+import { createCertificateSet, ensureServingCertificates, installCertificateSet, type ServingCertificates } from './tls.ts';
 
 const day = 24 * 60 * 60 * 1000;
 
@@ -207,5 +207,34 @@ describe('ensureServingCertificates renewal', () => {
   it('rejects a host that is neither a DNS name nor an IP address', async () => {
     const home = makeHome();
     await assert.rejects(ensureServingCertificates(home, ['https://hub:6443']), /neither a DNS name nor an IP address/);
+  });
+});
+
+describe('createCertificateSet and installCertificateSet', () => {
+  it('serve TLS verified by the set\'s CA, and leave home/pki as ensureServingCertificates keeps it', async () => {
+    const set = await createCertificateSet(['127.0.0.1']);
+    assert.ok(new X509Certificate(set.caPem).ca);
+    assert.ok(new X509Certificate(set.caPem).checkPrivateKey(createPrivateKey(set.caKeyPem)));
+    assert.ok(new X509Certificate(set.certPem).checkIssued(new X509Certificate(set.caPem)));
+
+    const home = makeHome();
+    const served = installCertificateSet(home, set, { flush: false });
+    assert.deepEqual(served, { caPem: set.caPem, certPem: set.certPem, keyPem: set.keyPem });
+    assert.equal(readFileSync(join(home, 'pki', 'ca.key'), 'utf8'), set.caKeyPem);
+    assert.equal(statSync(join(home, 'pki', 'ca.key')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(home, 'pki', 'server.key')).mode & 0o777, 0o600);
+
+    const server = await listen(served, '127.0.0.1');
+    try {
+      assert.equal(await fetchText(server, 'localhost', set.caPem), 'ok');
+    } finally {
+      server.close();
+    }
+    // The installed set is a valid home of its own: nothing is re-issued.
+    assert.deepEqual(await ensureServingCertificates(home, ['127.0.0.1']), served);
+  });
+
+  it('rejects a host that is neither a DNS name nor an IP address', async () => {
+    await assert.rejects(createCertificateSet(['not a host']), /neither a DNS name nor an IP address/);
   });
 });

@@ -13,7 +13,7 @@ import { X509Certificate as NodeX509Certificate, createPrivateKey, createPublicK
 import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { privateMode, publicMode, readFileIfExists, writeFileAtomically } from './private-file.ts';
+import { privateMode, publicMode, readFileIfExists, writeFileAtomically, type WriteOptions } from './private-file.ts';
 
 export interface ServingCertificates {
   /** The authority clients trust (kubeconfig `certificate-authority-data`). */
@@ -98,6 +98,42 @@ export async function ensureServingCertificates(
   writeFileAtomically(join(dir, 'server.key'), issued.keyPem, privateMode);
   writeFileAtomically(join(dir, 'server.crt'), issued.certPem, publicMode);
   return { caPem: authority.certPem, ...issued };
+}
+
+/** A certificate authority with its key, and a serving certificate it signed, held in memory. */
+export interface CertificateSet extends ServingCertificates {
+  /** The authority's private key (PKCS#8 PEM). */
+  caKeyPem: string;
+}
+
+/**
+ * Creates a new CA and a serving certificate it signs for `hosts` plus `alwaysServedHosts`, in
+ * memory only. Several scratch homes may share one set (simulated members of one process do,
+ * since making keys is the larger part of starting one); a hub's own home never should, which is
+ * why `ensureServingCertificates` makes a CA per home. Throws as `ensureServingCertificates` does
+ * for a host that is neither a DNS name nor an IP address.
+ */
+export async function createCertificateSet(hosts: string[], options: ServingCertificateOptions = {}): Promise<CertificateSet> {
+  const now = options.now?.() ?? new Date();
+  const names = subjectAltNames([...alwaysServedHosts, ...hosts]);
+  const created = await createAuthority(now);
+  const issued = await issueServingCertificate(created.authority, names, now);
+  return { caPem: created.certPem, caKeyPem: created.keyPem, ...issued };
+}
+
+/**
+ * Writes `set` into `home/pki/` as `ensureServingCertificates` would have left it (so a later
+ * `ensureServingCertificates` on the same home keeps it), replacing what was there, and returns
+ * the certificates to serve with.
+ */
+export function installCertificateSet(home: string, set: CertificateSet, options: WriteOptions = {}): ServingCertificates {
+  const dir = join(home, 'pki');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileAtomically(join(dir, 'ca.key'), set.caKeyPem, privateMode, options);
+  writeFileAtomically(join(dir, 'ca.crt'), set.caPem, publicMode, options);
+  writeFileAtomically(join(dir, 'server.key'), set.keyPem, privateMode, options);
+  writeFileAtomically(join(dir, 'server.crt'), set.certPem, publicMode, options);
+  return { caPem: set.caPem, certPem: set.certPem, keyPem: set.keyPem };
 }
 
 /** Parses the requested hosts into de-duplicated subjectAltName entries, DNS names first. */

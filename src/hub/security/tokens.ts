@@ -11,7 +11,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StatusError } from '../../machinery/status-error.ts';
-import { privateMode, readFileIfExists, writeFileAtomically } from './private-file.ts';
+import { privateMode, readFileIfExists, writeFileAtomically, type WriteOptions } from './private-file.ts';
 
 /** Who a request comes from, as authentication established it. */
 export interface AuthenticatedUser {
@@ -53,11 +53,11 @@ function newToken(): string {
  * Returns the admin's bearer token, first adding one for user `admin` in group `system:masters`
  * to `home/tokens.json` (creating it, mode 0600) when no such entry exists. Idempotent.
  */
-export async function ensureAdminToken(home: string): Promise<string> {
+export async function ensureAdminToken(home: string, options: WriteOptions = {}): Promise<string> {
   const entries = await readTokenEntries(home);
   const existing = entries.find((e) => e.user === adminUser && e.groups.includes(adminGroup));
   if (existing) return existing.token;
-  return addToken(home, adminUser, [adminGroup]);
+  return addToken(home, adminUser, [adminGroup], options);
 }
 
 /**
@@ -65,12 +65,12 @@ export async function ensureAdminToken(home: string): Promise<string> {
  * tokens are kept, including other tokens of the same user. Authenticators loaded before the
  * call do not know the new token; load a new one.
  */
-export async function addToken(home: string, user: string, groups: string[]): Promise<string> {
+export async function addToken(home: string, user: string, groups: string[], options: WriteOptions = {}): Promise<string> {
   const entry: TokenEntry = { token: newToken(), user, groups: [...groups] };
   validateEntry(entry, 'the new token');
   const entries = await readTokenEntries(home);
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: [...entries, entry] }, null, 2) + '\n', privateMode);
+  writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: [...entries, entry] }, null, 2) + '\n', privateMode, options);
   return entry.token;
 }
 
