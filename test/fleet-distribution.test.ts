@@ -119,7 +119,8 @@ spec:
 
   it('moves a silent member\'s replicas after the toleration, and back when it returns', async () => {
     await ok(['annotate', 'cluster', 'west', 'sim.nephele.dev/down=true']);
-    await waitFor('all 10 replicas on east', async () => (await running('east')).length === 10, { timeoutMs: 30_000 });
+    // The issue's bound: recreated within the grace period (1 s here) plus the toleration (2 s) plus 10 s.
+    await waitFor('all 10 replicas on east', async () => (await running('east')).length === 10, { timeoutMs: 13_000 });
     const binding = JSON.parse(await ok(['get', 'resourcebinding', '-n', 'shop', 'web-deployment', '-o', 'json']));
     assert.deepEqual(binding.spec.clusters, [{ name: 'east', replicas: 10 }]);
     assert.match(await ok(['get', 'events', '-n', 'shop', '--field-selector', 'reason=Scheduled']), /placed on east=10/);
