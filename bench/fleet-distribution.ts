@@ -21,7 +21,7 @@ import { InProcessClient, Informer, controllerUser } from '../src/client/index.t
 import { clusterController, fleetController, fleetRefs } from '../src/fleet/index.ts';
 import { distributionControllers } from '../src/fleet/distribution/index.ts';
 import type { KubeObject } from '../src/machinery/object.ts';
-import { formatReport, machineInfo, percentile, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { emitReport, machineInfo, numberArg, percentile, round, target, type BenchReport, type BenchResult } from './report.ts';
 
 export interface DistributionBenchOptions {
   deployments: number;
@@ -148,18 +148,13 @@ export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
     json: { type: 'boolean', default: false }, deployments: { type: 'string' }, clusters: { type: 'string' }, nodes: { type: 'string' }, replicas: { type: 'string' }, concurrency: { type: 'string' },
   } });
-  const n = (raw: string | undefined, fallback: number) => {
-    if (raw === undefined) return fallback;
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < 1) {
-      console.error(`expected a whole number >= 1, got "${raw}"\n${usage}`);
-      process.exit(2);
-    }
-    return v;
-  };
+  const n = (name: string, raw: string | undefined, fallback: number) => numberArg(name, raw, fallback, { min: 1, integer: true, usage });
   const d = defaultDistributionBenchOptions;
-  const report = await runDistributionBench({ deployments: n(values.deployments, d.deployments), clusters: n(values.clusters, d.clusters), nodes: n(values.nodes, d.nodes), replicas: n(values.replicas, d.replicas), concurrency: n(values.concurrency, d.concurrency) }, (l) => console.error(`[bench fleet-distribution] ${l}`));
-  await new Promise<void>((resolve) => process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report), () => resolve()));
+  const report = await runDistributionBench({
+    deployments: n('deployments', values.deployments, d.deployments), clusters: n('clusters', values.clusters, d.clusters), nodes: n('nodes', values.nodes, d.nodes),
+    replicas: n('replicas', values.replicas, d.replicas), concurrency: n('concurrency', values.concurrency, d.concurrency),
+  }, (l) => console.error(`[bench fleet-distribution] ${l}`));
+  await emitReport(report, { json: values.json });
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

@@ -15,13 +15,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { startHub } from '../src/hub/hub.ts';
 import { InProcessClient, Informer, controllerUser } from '../src/client/index.ts';
 import { clusterController, fleetRefs } from '../src/fleet/index.ts';
 import type { KubeObject } from '../src/machinery/object.ts';
-import { formatReport, machineInfo, percentile, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { emitReport, exposeGc, formatReport, machineInfo, numberArg, percentile, round, target, type BenchReport, type BenchResult } from './report.ts';
 
 export interface RegistrationBenchOptions {
   /** Simulated Clusters to create. The issue's target is 1,000. */
@@ -156,20 +154,9 @@ export async function main(argv: string[]): Promise<void> {
     console.error(usage);
     return;
   }
-  const whole = (name: string, raw: string | undefined, fallback: number, min: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      console.error(`--${name} must be a whole number >= ${min}, got "${raw}"\n${usage}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const whole = (name: string, raw: string | undefined, fallback: number, min: number): number => numberArg(name, raw, fallback, { min, integer: true, usage });
   const d = defaultRegistrationBenchOptions;
-  if (!(globalThis as { gc?: unknown }).gc) {
-    setFlagsFromString('--expose-gc');
-    (globalThis as { gc?: unknown }).gc = runInNewContext('gc');
-  }
+  exposeGc();
   const report = await runRegistrationBench({
     clusters: whole('clusters', values.clusters, d.clusters, 1),
     nodes: whole('nodes', values.nodes, d.nodes, 0),
@@ -177,7 +164,7 @@ export async function main(argv: string[]): Promise<void> {
     instanceType: values['instance-type'] ?? d.instanceType,
     memberControllers: !values['no-member-controllers'],
   }, (line) => console.error(`[bench fleet-registration] ${line}`));
-  await new Promise<void>((resolve) => process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report), () => resolve()));
+  await emitReport(report, { json: values.json });
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

@@ -9,9 +9,7 @@
  * Each part can also run on its own with `node bench/fleet-PART.ts --help`.
  */
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { formatReport, machineInfo, type BenchReport, type BenchResult } from './report.ts';
+import { emitReport, exposeGc, machineInfo, numberArg, type BenchReport, type BenchResult } from './report.ts';
 import { runRegistrationBench } from './fleet-registration.ts';
 import { runPlacementBench } from './fleet-placement.ts';
 import { runDistributionBench } from './fleet-distribution.ts';
@@ -44,19 +42,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(2);
     }
   }
-  const whole = (name: string, raw: string | undefined, fallback: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) {
-      console.error(`--${name} must be a whole number >= 1, got "${raw}"\n${usage}`);
-      process.exit(2);
-    }
-    return n;
-  };
-  if (!(globalThis as { gc?: unknown }).gc) {
-    setFlagsFromString('--expose-gc');
-    (globalThis as { gc?: unknown }).gc = runInNewContext('gc');
-  }
+  const whole = (name: string, raw: string | undefined, fallback: number): number => numberArg(name, raw, fallback, { min: 1, integer: true, usage });
+  exposeGc();
   const machine = machineInfo();
   const results: BenchResult[] = [];
   const notes: string[] = [];
@@ -76,7 +63,7 @@ export async function main(argv: string[]): Promise<void> {
   if (parts.includes('distribution')) add('distribution', await runDistributionBench({ deployments: whole('deployments', values.deployments, 1000) }, log('distribution')));
   notes.push('anchors: Karmada\'s published 100-cluster test (registration p99 6.9 s, scheduling p99 32 ms, distribution p99 1.3 s) and the paper in seed 004 (joining under 1 s, scheduling under 200 ms): different machines and setups, read them as orders of magnitude');
   const report: BenchReport = { bench: 'fleet', date: new Date().toISOString(), machine, config, results, notes };
-  await new Promise<void>((resolve) => process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report), () => resolve()));
+  await emitReport(report, { json: values.json });
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

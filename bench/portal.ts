@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { startTestHub } from '../src/testing/hub.ts';
 import { ensurePortalBuilt } from '../src/hub/portal.ts';
 import { launchChromium, newPortalPage } from '../ui/testing/browser.ts';
-import { formatReport, machineInfo, percentile, programVersion, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { emitReport, machineInfo, numberArg, percentile, programVersion, round, target, type BenchReport, type BenchResult } from './report.ts';
 import { chromiumPath } from '../ui/testing/browser.ts';
 
 const usage = 'usage: npm run -s bench -- portal [--json] [--clusters N (default 1000)] [--runs N (default 5)]';
@@ -53,15 +53,7 @@ export async function main(argv: string[]): Promise<void> {
     console.error(usage);
     return;
   }
-  const whole = (name: string, raw: string | undefined, fallback: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) {
-      console.error(`--${name} must be a whole number >= 1, got "${raw}"\n${usage}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const whole = (name: string, raw: string | undefined, fallback: number): number => numberArg(name, raw, fallback, { min: 1, integer: true, usage });
   const count = whole('clusters', values.clusters, 1000);
   const runs = whole('runs', values.runs, 5);
   const built = ensurePortalBuilt();
@@ -133,5 +125,5 @@ export async function main(argv: string[]): Promise<void> {
     await hub.close();
   }
   const report: BenchReport = { bench: 'portal', date: new Date().toISOString(), machine, config: { clusters: count, runs, viewport: '1280x800', browser: 'headless Chromium' }, results, notes };
-  await new Promise<void>((resolve) => process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report), () => resolve()));
+  await emitReport(report, { json: values.json });
 }

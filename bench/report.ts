@@ -4,7 +4,9 @@
  * measured in the same run that it should be read against.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { arch, availableParallelism, cpus, loadavg, platform, release, tmpdir, totalmem, version } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -145,4 +147,44 @@ function describeAnchor(anchor: Anchor | undefined): string {
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   return Math.abs(value) >= 1000 ? Math.round(value).toLocaleString('en-US') : String(round(value));
+}
+
+/**
+ * Makes `globalThis.gc` available, for a full collection before heap readings, without asking
+ * the person running the benchmark for `--expose-gc`.
+ */
+export function exposeGc(): void {
+  if ((globalThis as { gc?: unknown }).gc) return;
+  setFlagsFromString('--expose-gc');
+  (globalThis as { gc?: unknown }).gc = runInNewContext('gc');
+}
+
+/**
+ * Prints `report` as one JSON document or as a table, waiting until stdout took it (the caller
+ * may exit right after); with `record`, also writes it to bench/results/BENCH-DATE.json.
+ */
+export async function emitReport(report: BenchReport, options: { json: boolean; record?: boolean }): Promise<void> {
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  await new Promise<void>((resolveWrite) => process.stdout.write(options.json ? json : formatReport(report), () => resolveWrite()));
+  if (options.record) {
+    const dir = new URL('./results/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    const file = new URL(`${report.bench}-${report.date.slice(0, 10)}.json`, dir);
+    writeFileSync(file, json);
+    console.error(`recorded ${file.pathname}`);
+  }
+}
+
+/**
+ * A numeric command-line option: `fallback` when absent; anything that is not a number of at
+ * least `min` (a whole one when `integer`) ends the run with exit code 2 and the usage.
+ */
+export function numberArg(name: string, raw: string | undefined, fallback: number, options: { min: number; integer?: boolean; usage: string }): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < options.min || (options.integer && !Number.isInteger(n))) {
+    console.error(`--${name} must be ${options.integer ? 'a whole number' : 'a number'} >= ${options.min}, got "${raw}"\n${options.usage}`);
+    process.exit(2);
+  }
+  return n;
 }

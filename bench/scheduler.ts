@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { KubeObject } from '../src/machinery/object.ts';
 import { makeNode, makePod, Scheduler, type Binder } from '../src/scheduler/index.ts';
-import { formatReport, machineInfo, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { emitReport, machineInfo, round, target, type BenchReport, type BenchResult } from './report.ts';
 
 interface Workload {
   name: string;
@@ -197,16 +197,7 @@ export async function main(argv: string[]): Promise<void> {
     results,
     notes,
   };
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  // Wait for the write: the caller may exit right after, and pipes are written asynchronously.
-  await new Promise<void>((resolve) => process.stdout.write(values.json ? json : formatReport(report), () => resolve()));
-  if (values.record) {
-    const dir = new URL('./results/', import.meta.url);
-    mkdirSync(dir, { recursive: true });
-    const file = new URL(`scheduler-${started.toISOString().slice(0, 10)}.json`, dir);
-    writeFileSync(file, json);
-    log(`recorded ${file.pathname}`);
-  }
+  await emitReport(report, { json: values.json, record: values.record });
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

@@ -8,11 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { formatReport, machineInfo, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { emitReport, exposeGc, machineInfo, numberArg, round, target, type BenchReport, type BenchResult } from './report.ts';
 import { startSimulatedCluster } from '../src/sim/index.ts';
 import { podsRef, deploymentsRef, namespacesRef } from '../src/sim/resources.ts';
 import { Informer, type ObjectClient } from '../src/client/index.ts';
@@ -142,35 +139,17 @@ export async function main(argv: string[]): Promise<void> {
     console.error(usage);
     return;
   }
-  const number = (name: string, raw: string | undefined, fallback: number, min: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min) {
-      console.error(`--${name} must be a number >= ${min}, got "${raw}"\n${usage}`);
-      process.exit(2);
-    }
-    return n;
-  };
   const d = defaultSimBenchOptions;
   const options: SimBenchOptions = {
-    nodes: number('nodes', values.nodes, d.nodes, 1),
-    pods: number('pods', values.pods, d.pods, 1),
-    perDeployment: number('per-deployment', values['per-deployment'], d.perDeployment, 1),
-    speed: number('speed', values.speed, d.speed, 0.001),
+    nodes: numberArg('nodes', values.nodes, d.nodes, { min: 1, usage }),
+    pods: numberArg('pods', values.pods, d.pods, { min: 1, usage }),
+    perDeployment: numberArg('per-deployment', values['per-deployment'], d.perDeployment, { min: 1, usage }),
+    speed: numberArg('speed', values.speed, d.speed, { min: 0.001, usage }),
   };
   // The heap figures need a full collection before each reading.
-  if (!(globalThis as { gc?: unknown }).gc) {
-    setFlagsFromString('--expose-gc');
-    (globalThis as { gc?: unknown }).gc = runInNewContext('gc');
-  }
+  exposeGc();
   const report = await runSimBench(options, (line) => console.error(`[bench sim] ${line}`));
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  await new Promise<void>((resolve) => process.stdout.write(values.json ? json : formatReport(report), () => resolve()));
-  if (values.record) {
-    const dir = new URL('./results/', import.meta.url);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(new URL(`sim-${report.date.slice(0, 10)}.json`, dir), json);
-  }
+  await emitReport(report, { json: values.json, record: values.record });
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

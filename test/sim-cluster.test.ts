@@ -5,21 +5,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startSimulatedCluster, type SimulatedCluster } from '../src/sim/index.ts';
 import { startTestHub, tempFile } from '../src/testing/hub.ts';
+import { runKubectl } from '../src/testing/kubectl.ts';
 
-function kubectl(kubeconfig: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve) => {
-    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 60_000, env: { ...process.env, KUBECACHEDIR: join(kubeconfig, '..', 'kube-cache') } }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? (typeof (err as { code?: unknown }).code === 'number' ? Number((err as { code?: unknown }).code) : 1) : 0 });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
+const kubectl = runKubectl;
 
 const node = (name: string, ready: 'True' | 'False') => `
 apiVersion: v1

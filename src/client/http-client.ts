@@ -15,6 +15,7 @@ import type {
   ClientDeleteOptions, ClientList, ClientListOptions, ClientPatchOptions, ClientPatchType, ClientWatch,
   ClientWatchEvent, ClientWatchOptions, ClientWriteOptions, ObjectClient, ResourceRef,
 } from './client.ts';
+import { pathOf, writeQuery, type Query } from './rest-paths.ts';
 
 export interface HttpClientOptions {
   /** `https://host:port`, optionally with a path prefix. */
@@ -37,7 +38,6 @@ const patchContentTypes: Record<ClientPatchType, string> = {
   apply: 'application/apply-patch+yaml',
 };
 
-type Query = Record<string, string | number | boolean | undefined>;
 
 export class HttpClient implements ObjectClient {
   readonly server: string;
@@ -257,20 +257,6 @@ interface Kubeconfig {
   contexts?: Array<{ name: string; context: { cluster: string; user?: string; namespace?: string } }>;
   clusters?: Array<{ name: string; cluster: { server?: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string; 'insecure-skip-tls-verify'?: boolean } }>;
   users?: Array<{ name: string; user: { token?: string; tokenFile?: string } }>;
-}
-
-/** The REST path of a collection, an object, or an object's subresource. */
-function pathOf(ref: ResourceRef, namespace: string | undefined, name?: string, subresource?: string): string {
-  let path = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
-  if (ref.namespaced && namespace !== undefined) path += `/namespaces/${encodeURIComponent(namespace)}`;
-  path += `/${ref.plural}`;
-  if (name !== undefined) path += `/${encodeURIComponent(name)}`;
-  if (subresource !== undefined) path += `/${subresource}`;
-  return path;
-}
-
-function writeQuery(options: ClientWriteOptions): Query {
-  return { fieldManager: options.fieldManager, dryRun: options.dryRun ? 'All' : undefined };
 }
 
 function readAll(res: IncomingMessage): Promise<string> {

@@ -25,6 +25,7 @@ import { StatusError } from '../machinery/status-error.ts';
 import {
   MemberClientClosedError, MemberUnreachableError, compareResourceRefs, versionFromGitVersion, type MemberClient, type MemberVersion,
 } from './member-client.ts';
+import { pathOf, writeQuery, type Query } from '../client/rest-paths.ts';
 
 export interface KubeMemberClientOptions {
   /** The kubeconfig context to use; default its current context. */
@@ -36,7 +37,6 @@ export interface KubeMemberClientOptions {
 }
 
 type Method = (typeof HttpMethod)[keyof typeof HttpMethod];
-type Query = Record<string, string | number | boolean | undefined>;
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
 interface RawResponse {
@@ -464,20 +464,6 @@ function fromAggregated(doc: DiscoveryDocument): ResourceRef[] {
 
 function apiVersionOf(ref: ResourceRef): string {
   return ref.group ? `${ref.group}/${ref.version}` : ref.version;
-}
-
-/** The REST path of a collection, an object, or an object's subresource. */
-function pathOf(ref: ResourceRef, namespace: string | undefined, name?: string, subresource?: string): string {
-  let path = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
-  if (ref.namespaced && namespace !== undefined) path += `/namespaces/${encodeURIComponent(namespace)}`;
-  path += `/${ref.plural}`;
-  if (name !== undefined) path += `/${encodeURIComponent(name)}`;
-  if (subresource !== undefined) path += `/${subresource}`;
-  return path;
-}
-
-function writeQuery(options: ClientWriteOptions): Query {
-  return { fieldManager: options.fieldManager, dryRun: options.dryRun ? 'All' : undefined };
 }
 
 function parseBody(res: RawResponse): unknown {

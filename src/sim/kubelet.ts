@@ -129,9 +129,9 @@ export function kubeletModel(options: KubeletOptions): SimController {
         return writeStatus(context, pod, { ...status, conditions: conditions(pod, context.scheduler.nowIso(), { ContainersReady: true, Ready: true }), containerStatuses: statuses.map((s) => ({ ...s, ready: true })) }).then(() => next(pod, containers, now));
       }
       const exit = exitDue(pod, statuses);
-      if (exit !== undefined && now >= exit.at) return terminate(context, pod, containers, statuses, exit.code, exit.code === 0 ? 'Completed' : 'Error', now);
+      if (exit !== undefined && now >= exit.at) return terminate(context, pod, statuses, exit.code, exit.code === 0 ? 'Completed' : 'Error');
       const oom = oomAt(pod, containers, statuses, now);
-      if (oom !== undefined && oom.at <= now) return terminate(context, pod, containers, statuses, 137, 'OOMKilled', now, oom.container);
+      if (oom !== undefined && oom.at <= now) return terminate(context, pod, statuses, 137, 'OOMKilled', oom.container);
       return next(pod, containers, now);
     }
 
@@ -171,7 +171,7 @@ export function kubeletModel(options: KubeletOptions): SimController {
     }
 
     /** A container exited (or was killed): restart it or finish the pod, as restartPolicy says. */
-    async function terminate(context: SimContext, pod: KubeObject, containers: Json[], statuses: Json[], code: number, reason: string, now: number, which?: string): Promise<ReconcileResult | void> {
+    async function terminate(context: SimContext, pod: KubeObject, statuses: Json[], code: number, reason: string, which?: string): Promise<ReconcileResult | void> {
       const policy = String(record(pod.spec).restartPolicy ?? 'Always');
       const finishedAt = context.scheduler.nowIso();
       const restart = policy === 'Always' || (policy === 'OnFailure' && code !== 0);
@@ -193,8 +193,6 @@ export function kubeletModel(options: KubeletOptions): SimController {
         conditions: conditions(pod, finishedAt, { ContainersReady: false, Ready: false }),
         containerStatuses: next,
       });
-      void containers;
-      void now;
     }
 
     /** When the pod's containers exit on their own, if they do. */

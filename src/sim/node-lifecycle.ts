@@ -23,7 +23,7 @@ import { toMicroTime, type CancelTimer, type Runnable } from '../controller/inde
 import type { MutatingAdmissionPlugin } from '../apiserver/admission.ts';
 import type { SimController, SimContext } from './context.ts';
 import { leasesRef, nodesRef, podsRef } from './resources.ts';
-import { array, podNodeName, record, type Json } from './pods.ts';
+import { array, podNodeName, record, tolerates, type Json } from './pods.ts';
 import { nodeNameIndex, simAnnotations } from './kubelet.ts';
 
 export const taintKeys = {
@@ -229,13 +229,6 @@ export function evictionDue(pod: KubeObject, taints: Json[], now: number): boole
     if (now >= since + Number(toleration.tolerationSeconds) * 1000) return true;
   }
   return false;
-}
-
-/** Whether a toleration matches a taint (key, operator Equal/Exists, value, effect). */
-export function tolerates(toleration: Json, taint: Json): boolean {
-  if (toleration.effect && toleration.effect !== taint.effect) return false;
-  if (toleration.operator === 'Exists') return !toleration.key || toleration.key === taint.key;
-  return toleration.key === taint.key && String(toleration.value ?? '') === String(taint.value ?? '');
 }
 
 /**

@@ -107,3 +107,10 @@ export function podNodeName(pod: KubeObject): string | undefined {
 
 /** The pod template's hash, as a Deployment labels its ReplicaSets and their pods. */
 export const podTemplateHashLabel = 'pod-template-hash';
+
+/** Whether a toleration matches a taint (key, operator Equal/Exists, value, effect). */
+export function tolerates(toleration: Json, taint: Json): boolean {
+  if (toleration.effect && toleration.effect !== taint.effect) return false;
+  if ((toleration.operator ?? 'Equal') === 'Exists') return !toleration.key || toleration.key === taint.key;
+  return toleration.key === taint.key && String(toleration.value ?? '') === String(taint.value ?? '');
+}

@@ -17,7 +17,7 @@ import type { MemberClient } from '../../member/index.ts';
 import { executionNamespace, fleetRefs } from '../context.ts';
 import { applyWork, pruneWork, workStatus } from './apply-work.ts';
 import { setCondition } from './conditions.ts';
-import { clusterReasons } from './cluster-controller.ts';
+import { readyStatus } from './cluster-controller.ts';
 import { MemberObserver } from './observer.ts';
 
 /** Holds a Work until the agent has deleted what it applied from the member. */
@@ -106,21 +106,7 @@ export function clusterAgent(options: ClusterAgentOptions): ClusterAgent {
     try {
       if (!(await member.healthy())) throw new Error('did not answer /readyz');
       const report = await observer.report();
-      const price = (isPlainObject(cluster.spec) ? (cluster.spec as ClusterSpec).pricing?.cpuCoreHourUSD : undefined) ?? report.cpuCoreHourUSD;
-      next = {
-        conditions: setCondition(previous.conditions, { type: 'Ready', status: 'True', reason: clusterReasons.ready, message: `member cluster ${name} is ready (reported by its agent)` }, now),
-        kubernetesVersion: report.kubernetesVersion,
-        nodeCount: report.nodeCount,
-        readyNodeCount: report.readyNodeCount,
-        capacity: report.capacity,
-        allocatable: report.allocatable,
-        allocated: report.allocated,
-        gpus: report.gpus,
-        ...(report.resourceModel ?? previous.resourceModel ? { resourceModel: report.resourceModel ?? previous.resourceModel! } : {}),
-        ...(price !== undefined ? { pricing: { cpuCoreHourUSD: price } } : {}),
-        hub: report.hub,
-        lastHeartbeatTime: now,
-      };
+      next = readyStatus(report, (isPlainObject(cluster.spec) ? cluster.spec : {}) as ClusterSpec, previous, `member cluster ${name} is ready (reported by its agent)`, now);
     } catch (err) {
       // The agent is up but its cluster is not: the hub should know that, not just time out.
       next = { ...previous, conditions: setCondition(previous.conditions, { type: 'Ready', status: 'False', reason: 'ClusterNotReady', message: `the agent cannot use member cluster ${name}: ${(err as Error).message}` }, now), lastHeartbeatTime: now };

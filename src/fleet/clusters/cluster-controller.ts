@@ -347,21 +347,7 @@ class ClusterReconciler {
     }
     if (report) {
       state.lastSuccessAt = now;
-      const pricing = spec(cluster).pricing?.cpuCoreHourUSD ?? report.cpuCoreHourUSD;
-      const next: ClusterStatus = {
-        conditions: setCondition(previous.conditions, { type: 'Ready', status: 'True', reason: clusterReasons.ready, message: `member cluster ${name} is ready` }, nowIso),
-        kubernetesVersion: report.kubernetesVersion,
-        nodeCount: report.nodeCount,
-        readyNodeCount: report.readyNodeCount,
-        capacity: report.capacity,
-        allocatable: report.allocatable,
-        allocated: report.allocated,
-        gpus: report.gpus,
-        ...(report.resourceModel ? { resourceModel: report.resourceModel } : previous.resourceModel ? { resourceModel: previous.resourceModel } : {}),
-        ...(pricing !== undefined ? { pricing: { cpuCoreHourUSD: pricing } } : {}),
-        hub: report.hub,
-        lastHeartbeatTime: nowIso,
-      };
+      const next = readyStatus(report, spec(cluster), previous, `member cluster ${name} is ready`, nowIso);
       await this.#write(cluster, next, [], nowIso);
       state.observer.refreshModel();
       return;
@@ -429,4 +415,27 @@ class ClusterReconciler {
 function heartbeatOf(s: ClusterStatus): number | undefined {
   const t = Date.parse(s.lastHeartbeatTime ?? '');
   return Number.isFinite(t) ? t : undefined;
+}
+
+/**
+ * The status a heartbeat writes for a member that answered: Ready, and what `report` says of it.
+ * A resource model not computed yet keeps the previous one; the spec's price wins over the nodes'.
+ */
+export function readyStatus(report: MemberReport, spec: ClusterSpec, previous: ClusterStatus, message: string, now: string): ClusterStatus {
+  const pricing = spec.pricing?.cpuCoreHourUSD ?? report.cpuCoreHourUSD;
+  const resourceModel = report.resourceModel ?? previous.resourceModel;
+  return {
+    conditions: setCondition(previous.conditions, { type: 'Ready', status: 'True', reason: clusterReasons.ready, message }, now),
+    kubernetesVersion: report.kubernetesVersion,
+    nodeCount: report.nodeCount,
+    readyNodeCount: report.readyNodeCount,
+    capacity: report.capacity,
+    allocatable: report.allocatable,
+    allocated: report.allocated,
+    gpus: report.gpus,
+    ...(resourceModel ? { resourceModel } : {}),
+    ...(pricing !== undefined ? { pricing: { cpuCoreHourUSD: pricing } } : {}),
+    hub: report.hub,
+    lastHeartbeatTime: now,
+  };
 }

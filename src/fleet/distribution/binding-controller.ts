@@ -21,7 +21,7 @@ import { Controller, type ReconcileRequest, type ReconcileResult, type Runnable 
 import type { ExplanationEntry, PlacementSpec } from '../../api/kinds/policy.ts';
 import { executionNamespace, fleetRefs, type FleetContext, type FleetController } from '../context.ts';
 import { choosePolicy, policyMatches } from './selectors.ts';
-import { aggregateStatus, bindingIdentity, bindingLabel, clusterLabel, readyReplicasOf, replicasOf, workFor, workName, workReplicas } from './templates.ts';
+import { aggregateStatus, bindingIdentity, bindingLabel, clusterLabel, readyReplicasOf, replicasOf, workApplied, workFor, workName, workReplicas } from './templates.ts';
 
 type Json = Record<string, unknown>;
 
@@ -351,15 +351,17 @@ class DistributionController implements Runnable {
       conditions: [{ type: 'Scheduled', status: decision.ok ? 'True' : 'False', reason: decision.ok ? 'Success' : 'NoClusterFit', message: decision.message, ...(decision.affinityName ? { observedGeneration: template.metadata.generation ?? 1 } : {}) }],
       schedulerObservedGeneration: template.metadata.generation ?? 1,
       explanation: decision.explanation,
-      aggregatedStatus: [...works.entries()].filter(([name]) => clustersByName.has(name)).map(([cluster, w]) => ({ cluster, applied: isApplied(w), ...(aggregateStatus(template, [w]) ? { status: aggregateStatus(template, [w]) } : {}) })),
+      aggregatedStatus: [...works.entries()].filter(([name]) => clustersByName.has(name)).map(([cluster, w]) => {
+        const summed = aggregateStatus(template, [w]);
+        return { cluster, applied: workApplied(w), ...(summed ? { status: summed } : {}) };
+      }),
     };
-    const saved = await this.#saveBinding(id, template, spec, status, binding);
+    await this.#saveBinding(id, template, spec, status, binding);
     if (!jsonEqual(previous, target)) {
       void this.#ctx.recorder('distribution-controller').normal(template, 'Scheduled', `placed on ${target.map((c) => `${c.name}${c.replicas !== undefined ? `=${c.replicas}` : ''}`).join(', ') || 'no cluster'}${decision.affinityName ? ` (affinity ${decision.affinityName})` : ''}`);
     }
     if (!decision.ok) void this.#ctx.recorder('distribution-controller').warning(template, 'FailedScheduling', decision.message);
     await this.#writeTemplateStatus(template, [...works.values()].filter((w) => clustersByName.has(w.metadata.labels?.[clusterLabel] ?? '')));
-    void saved;
     if (!decision.ok) requeueAt = Math.min(requeueAt ?? Infinity, now + unschedulableRetryMs);
     if (requeueAt !== undefined) return { requeueAfter: Math.max(1, requeueAt - now) };
   }
@@ -446,11 +448,6 @@ class DistributionController implements Runnable {
       if (!(err instanceof StatusError && (err.code === 404 || err.code === 405))) throw err;
     });
   }
-}
-
-function isApplied(work: KubeObject): boolean {
-  const conditions = Array.isArray(record(work.status).conditions) ? (record(work.status).conditions as Json[]) : [];
-  return conditions.some((c) => c.type === 'Applied' && c.status === 'True');
 }
 
 function findSince(binding: KubeObject | undefined, name: string): string | undefined {

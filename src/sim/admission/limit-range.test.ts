@@ -5,7 +5,7 @@ import { InProcessClient } from '../../client/index.ts';
 import { startSimulatedCluster, type SimulatedCluster } from '../cluster.ts';
 import { record } from '../pods.ts';
 import { LimitRangeDefaulting, LimitRangeValidation, limitItems, limitRangerAnnotation } from './limit-range.ts';
-import { kubectl } from './test-kubectl.ts';
+import { runKubectl } from '../../testing/kubectl.ts';
 
 const limitRange = `
 apiVersion: v1
@@ -30,14 +30,14 @@ const run = (name: string, resources?: Record<string, unknown>, containers?: unk
 
 describe('LimitRange admission', () => {
   let cluster: SimulatedCluster;
-  let k: (args: string[], input?: string) => ReturnType<typeof kubectl>;
+  let k: (args: string[], input?: string) => ReturnType<typeof runKubectl>;
 
   before(async () => {
     cluster = await startSimulatedCluster({ name: 'limits', controllers: false });
     const client = new InProcessClient(cluster.registry, cluster.catalog);
     cluster.admission.addMutating(new LimitRangeDefaulting(client));
     cluster.admission.addValidating(new LimitRangeValidation(client));
-    k = (args, input) => kubectl(cluster.kubeconfigPath, args, input);
+    k = (args, input) => runKubectl(cluster.kubeconfigPath, args, input);
     assert.equal((await k(['create', 'namespace', 'lr'])).code, 0);
     const applied = await k(['apply', '-f', '-'], limitRange);
     assert.equal(applied.code, 0, applied.stderr);

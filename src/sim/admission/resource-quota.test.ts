@@ -10,7 +10,7 @@ import { startSimulatedCluster, type SimulatedCluster } from '../cluster.ts';
 import { record } from '../pods.ts';
 import { podsRef, resourceQuotasRef } from '../resources.ts';
 import { chargeOf, formatUsage, resourceQuotaController, ResourceQuotaAdmission } from './resource-quota.ts';
-import { kubectl } from './test-kubectl.ts';
+import { runKubectl } from '../../testing/kubectl.ts';
 
 const runWithCpu = (name: string, cpu: string | undefined, extra: string[] = []) => [
   'run', name, '-n', 'q', '--image=nginx:1.27', '--restart=Never',
@@ -22,7 +22,7 @@ describe('ResourceQuota admission', () => {
   let cluster: SimulatedCluster;
   let client: InProcessClient;
   let controller: Runnable;
-  let k: (args: string[], input?: string) => ReturnType<typeof kubectl>;
+  let k: (args: string[], input?: string) => ReturnType<typeof runKubectl>;
 
   before(async () => {
     cluster = await startSimulatedCluster({ name: 'quota', controllers: false });
@@ -33,7 +33,7 @@ describe('ResourceQuota admission', () => {
       recorder: (component) => new EventRecorder({ client, component }), log: () => {},
     });
     await controller.start();
-    k = (args, input) => kubectl(cluster.kubeconfigPath, args, input);
+    k = (args, input) => runKubectl(cluster.kubeconfigPath, args, input);
     assert.equal((await k(['create', 'namespace', 'q'])).code, 0);
   });
   after(async () => {

@@ -4,7 +4,8 @@ import type { KubeObject } from '../../machinery/object.ts';
 import { waitFor } from '../../testing/wait.ts';
 import { array, record } from '../pods.ts';
 import { daemonSetsRef, nodesRef } from '../resources.ts';
-import { daemonPodTolerations, daemonSetController, matchesNodeSelectorTerms, nodePlacement, targetNodeOf, tolerates } from './daemonset.ts';
+import { daemonPodTolerations, daemonSetController, matchesNodeSelectorTerms, nodePlacement, targetNodeOf } from './daemonset.ts';
+import { tolerates } from '../pods.ts';
 import { controllerRevisionHashLabel } from './statefulset.ts';
 import { startControllerHarness, type ControllerHarness } from './test-harness.ts';
 

@@ -18,7 +18,7 @@ import { jsonEqual } from '../../machinery/object.ts';
 import { labelSelectorFromObject } from '../../machinery/selectors.ts';
 import { StatusError } from '../../machinery/status-error.ts';
 import type { SimController } from '../context.ts';
-import { array, isControlledBy, isPodAvailable, isPodReady, isPodTerminating, podFromTemplate, podPhase, record, type Json } from '../pods.ts';
+import { array, isControlledBy, isPodAvailable, isPodReady, isPodTerminating, podFromTemplate, podPhase, record, tolerates, type Json } from '../pods.ts';
 import { daemonSetsRef, nodesRef, podsRef } from '../resources.ts';
 import { controllerRevisionHashLabel } from './statefulset.ts';
 import { templateHash } from './template-hash.ts';
@@ -266,14 +266,6 @@ function matchesRequirement(requirement: Json, values: Record<string, string>): 
     case 'Lt': return value !== undefined && /^-?\d+$/.test(value) && Number(value) < Number(wanted[0]);
     default: return false;
   }
-}
-
-/** A toleration matches a taint when keys, values (for Equal) and effects agree; empty key with Exists matches every key, empty effect every effect. */
-export function tolerates(toleration: Json, taint: Json): boolean {
-  if (toleration.effect && toleration.effect !== taint.effect) return false;
-  const operator = toleration.operator ?? 'Equal';
-  if (operator === 'Exists') return !toleration.key || toleration.key === taint.key;
-  return toleration.key === taint.key && String(toleration.value ?? '') === String(taint.value ?? '');
 }
 
 /**
