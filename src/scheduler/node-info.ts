@@ -8,7 +8,7 @@ import type { KubeObject } from '../machinery/object.ts';
 import { gpuIndicesAnnotation, gpuProductLabel, gpuTopologyAnnotation, numaTopologyAnnotation } from './annotations.ts';
 import type { PodInfo, Taint } from './pod-info.ts';
 import { resourceGpu, Resources } from './resources.ts';
-import { quantityOr } from '../sim/quantity.ts';
+import { quantityOr } from '../machinery/quantity.ts';
 
 type Json = Record<string, unknown>;
 function rec(v: unknown): Json {

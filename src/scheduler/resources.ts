@@ -3,7 +3,7 @@
  * in bytes, a pod count, and extended resources (`nvidia.com/gpu`, hugepages) by name. Pods'
  * requests are worked out once per pod (see PodInfo); nodes keep running sums.
  */
-import { quantityOr } from '../sim/quantity.ts';
+import { quantityOr } from '../machinery/quantity.ts';
 
 export const resourceCpu = 'cpu';
 export const resourceMemory = 'memory';

@@ -24,7 +24,7 @@ import { poolNode, type NodePool } from './node-pools.ts';
 import { nodeLabels } from './instance-types.ts';
 import { nodesRef, podsRef } from './resources.ts';
 import { array, podNodeName, podPhase, record } from './pods.ts';
-import { quantityOr } from './quantity.ts';
+import { quantityOr } from '../machinery/quantity.ts';
 
 export interface AutoscalerOptions {
   cluster: string;

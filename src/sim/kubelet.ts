@@ -22,7 +22,7 @@ import type { Informer } from '../client/index.ts';
 import type { SimContext, SimController } from './context.ts';
 import { nodesRef, podsRef } from './resources.ts';
 import { array, podNodeName, podPhase, record, type Json } from './pods.ts';
-import { quantityOr } from './quantity.ts';
+import { quantityOr } from '../machinery/quantity.ts';
 import { internalIp } from './instance-types.ts';
 
 export const simAnnotations = {

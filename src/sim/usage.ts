@@ -29,7 +29,7 @@
  */
 import type { KubeObject } from '../machinery/object.ts';
 import { array, record } from './pods.ts';
-import { parseQuantity } from './quantity.ts';
+import { parseQuantity } from '../machinery/quantity.ts';
 
 /** What one container uses at one instant. */
 export interface ContainerUsage {

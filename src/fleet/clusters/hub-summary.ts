@@ -6,7 +6,7 @@
  */
 import type { KubeObject } from '../../machinery/object.ts';
 import { isPlainObject } from '../../machinery/object.ts';
-import { formatBytes, formatCpu, quantityOr } from '../../sim/quantity.ts';
+import { formatBytes, formatCpu, quantityOr } from '../../machinery/quantity.ts';
 import type { ClusterResourceSummary, ResourceList, ResourceModelEntry } from './summary.ts';
 
 type Json = Record<string, unknown>;

@@ -8,7 +8,7 @@
 import type { KubeObject } from '../../machinery/object.ts';
 import { isPlainObject } from '../../machinery/object.ts';
 import { maxReplicas } from '../../scheduler/index.ts';
-import { formatBytes, formatCpu, quantityOr } from '../../sim/quantity.ts';
+import { formatBytes, formatCpu, quantityOr } from '../../machinery/quantity.ts';
 
 /** The node label naming a node's GPU model (set by NVIDIA's GPU feature discovery). */
 export const gpuProductLabel = 'nvidia.com/gpu.product';

@@ -7,7 +7,7 @@
  */
 import type { KubeObject } from '../../machinery/object.ts';
 import { isPlainObject } from '../../machinery/object.ts';
-import { parseQuantity } from '../../sim/quantity.ts';
+import { parseQuantity } from '../../machinery/quantity.ts';
 
 /** The extended resource name of NVIDIA GPUs. */
 export const gpuResource = 'nvidia.com/gpu';

@@ -6,7 +6,7 @@
  */
 import type { KubeObject } from '../../machinery/object.ts';
 import { isPlainObject } from '../../machinery/object.ts';
-import { parseQuantity } from '../../sim/quantity.ts';
+import { parseQuantity } from '../../machinery/quantity.ts';
 import type { PlacementSpec } from '../../api/kinds/policy.ts';
 import { gpuResource, PlacementInputError } from './cluster-info.ts';
 

@@ -14,7 +14,7 @@ import type { AdmissionRequest, MutatingAdmissionPlugin, ValidatingAdmissionPlug
 import type { KubeObject } from '../../machinery/object.ts';
 import { StatusError } from '../../machinery/status-error.ts';
 import { array, record, type Json } from '../pods.ts';
-import { formatBytes, formatCpu, quantityOr } from '../quantity.ts';
+import { formatBytes, formatCpu, quantityOr } from '../../machinery/quantity.ts';
 import { limitRangesRef } from '../resources.ts';
 
 /** The annotation saying what the plugin set on a pod. */

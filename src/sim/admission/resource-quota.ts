@@ -25,7 +25,7 @@ import { jsonEqual } from '../../machinery/object.ts';
 import { StatusError } from '../../machinery/status-error.ts';
 import type { SimController } from '../context.ts';
 import { array, podPhase, record, type Json } from '../pods.ts';
-import { formatBytes, formatCpu, quantityOr } from '../quantity.ts';
+import { formatBytes, formatCpu, quantityOr } from '../../machinery/quantity.ts';
 import { deploymentsRef, podsRef, resourceQuotasRef } from '../resources.ts';
 
 /** Usage by quota resource name (`requests.cpu`: cores, `requests.memory`: bytes, counts as numbers). */

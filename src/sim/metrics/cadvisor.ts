@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../machinery/object.ts';
 import { array, record } from '../pods.ts';
-import { parseQuantity } from '../quantity.ts';
+import { parseQuantity } from '../../machinery/quantity.ts';
 import { startedAt, type UsageModel } from '../usage.ts';
 import { formatPrometheusText, type Labels, type MetricFamily, type Sample } from './exposition.ts';
 

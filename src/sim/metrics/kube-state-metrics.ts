@@ -6,7 +6,7 @@
  */
 import type { KubeObject } from '../../machinery/object.ts';
 import { array, record } from '../pods.ts';
-import { parseQuantity } from '../quantity.ts';
+import { parseQuantity } from '../../machinery/quantity.ts';
 import { formatPrometheusText, sanitizeLabelName, type Labels, type MetricFamily, type Sample } from './exposition.ts';
 
 /** The objects kube-state-metrics reports on; any list may be empty. */
