@@ -13,11 +13,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from 'node:https';
 import type { KubeObject } from '../src/machinery/object.ts';
 import { createEtcdStore, createSqliteStore, type Store } from '../src/storage/index.ts';
 import { etcdAvailable, etcdBinary, startEtcd } from '../src/testing/index.ts';
 import { HubClient } from './hub-client.ts';
+import { startWatchReaders } from './watch-readers.ts';
 import { startHubProcess, type HubProcess } from './hub-process.ts';
 import { cpuPercent, etcdCpuMeter, readMeters, selfCpuMeter, type CpuMeter } from './cpu-meter.ts';
 import { percentile, programVersion, round, target, type BenchResult } from './report.ts';
@@ -37,6 +37,8 @@ export interface ApiBenchOptions {
   watchUpdates: number;
   /** Time between the starts of two of those writes, in ms. */
   watchIntervalMs: number;
+  /** Worker threads reading the watch streams (the writes are timed on the main thread). */
+  watchThreads: number;
   /** Objects in the namespace the list phase lists (and the list limit). */
   listSize: number;
   backends: Backend[];
@@ -51,6 +53,7 @@ export const defaultApiBenchOptions: ApiBenchOptions = {
   watchers: 1000,
   watchUpdates: 200,
   watchIntervalMs: 5,
+  watchThreads: 2,
   listSize: 100,
   backends: ['sqlite', 'etcd'],
 };
@@ -340,46 +343,19 @@ async function measureWatchDelivery(backend: Backend, options: ApiBenchOptions, 
   const listed = JSON.parse(await client.expect(200, 'GET', basePath)) as { metadata: { resourceVersion: string } };
   const from = listed.metadata.resourceVersion;
 
-  // One connection per stream: an HTTP/1.1 connection carries one response at a time.
-  const watchAgent = new Agent({ ca: hub.caPem, keepAlive: true, maxSockets: watchers, maxFreeSockets: watchers });
-  const arrivals = new Float64Array(updates * watchers).fill(Number.NaN);
-  let received = 0;
-  const streams: Array<{ close(): void }> = [];
-  const marker = '"benchSeq":"';
-  const modified = '{"type":"MODIFIED"';
-  const onLine = (line: string, watcher: number, now: number) => {
-    if (!line.startsWith(modified)) return;
-    const at = line.indexOf(marker);
-    if (at < 0) return;
-    const seq = Number.parseInt(line.slice(at + marker.length, line.indexOf('"', at + marker.length)), 10);
-    if (!(seq >= 0 && seq < updates)) return;
-    const slot = seq * watchers + watcher;
-    if (Number.isNaN(arrivals[slot]!)) {
-      arrivals[slot] = now;
-      received++;
-    }
-  };
+  const readers = await (async () => {
+    const openStarted = performance.now();
+    const started = await startWatchReaders({
+      url: hub.url, token: hub.token, caPem: hub.caPem, path: `${basePath}?watch=true&resourceVersion=${from}&timeoutSeconds=600`,
+      watchers, updates, threads: options.watchThreads,
+    });
+    log(`${backend}: ${watchers} watches open in ${((performance.now() - openStarted) / 1000).toFixed(1)} s, read by ${options.watchThreads} thread(s)`);
+    return started;
+  })();
+  const { arrivals } = readers;
+  const wallClock = () => performance.timeOrigin + performance.now();
 
   try {
-    const openStarted = performance.now();
-    await fill(100, watchers, async (watcher) => {
-      const stream = await client.stream(`${basePath}?watch=true&resourceVersion=${from}&timeoutSeconds=600`, watchAgent);
-      streams.push(stream);
-      let rest = '';
-      stream.res.setEncoding('utf8');
-      stream.res.on('error', () => undefined);
-      stream.res.on('data', (chunk: string) => {
-        const now = performance.now();
-        const text = rest + chunk;
-        let start = 0;
-        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-          onLine(text.slice(start, nl), watcher, now);
-          start = nl + 1;
-        }
-        rest = text.slice(start);
-      });
-    });
-    log(`${backend}: ${watchers} watches open in ${((performance.now() - openStarted) / 1000).toFixed(1)} s`);
     await sleep(500);
 
     const sentAt = new Float64Array(updates).fill(Number.NaN);
@@ -395,9 +371,9 @@ async function measureWatchDelivery(backend: Backend, options: ApiBenchOptions, 
         const obj = current[j]!;
         obj.data = { ...(obj.data as Record<string, string>), benchSeq: String(i) };
         const text = await client.expect(200, 'PUT', `${basePath}/${obj.metadata.name}`, JSON.stringify(obj), () => {
-          sentAt[i] = performance.now();
+          sentAt[i] = wallClock();
         });
-        ackMs[i] = performance.now() - sentAt[i]!;
+        ackMs[i] = wallClock() - sentAt[i]!;
         current[j] = JSON.parse(text) as KubeObject;
       });
     }
@@ -405,11 +381,11 @@ async function measureWatchDelivery(backend: Backend, options: ApiBenchOptions, 
     const writesMs = performance.now() - t0;
     const expected = updates * watchers;
     let lastProgress = performance.now();
-    let seen = received;
-    while (received < expected && performance.now() - lastProgress < deliveryStallMs) {
+    let seen = readers.received();
+    while (seen < expected && performance.now() - lastProgress < deliveryStallMs) {
       await sleep(20);
-      if (received > seen) {
-        seen = received;
+      if (readers.received() > seen) {
+        seen = readers.received();
         lastProgress = performance.now();
       }
     }
@@ -417,6 +393,7 @@ async function measureWatchDelivery(backend: Backend, options: ApiBenchOptions, 
     const cpu = cpuPercent(cpuBefore, await readMeters(meters), totalMs);
     if (options.hubCpuProfileDir) await hub.stopProfile(join(options.hubCpuProfileDir, `${backend}-watch.cpuprofile`));
 
+    const received = readers.received();
     const latencies = new Float64Array(received);
     let n = 0;
     for (let seq = 0; seq < updates; seq++) {
@@ -446,8 +423,7 @@ async function measureWatchDelivery(backend: Backend, options: ApiBenchOptions, 
     log(`${backend}: watch: ${updates} writes in ${(writesMs / 1000).toFixed(1)} s (ack p99 ${percentile(ackMs, 99).toFixed(1)} ms), ${received}/${expected} events delivered in ${(totalMs / 1000).toFixed(1)} s; `
       + `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (${describeCpu(meters, cpu)})`);
   } finally {
-    for (const stream of streams) stream.close();
-    watchAgent.destroy();
+    await readers.close();
   }
 }
 

@@ -9,7 +9,7 @@ import { defaultApiBenchOptions, runApiBench, type ApiBenchOptions, type Backend
 import { formatReport, machineInfo, type BenchReport } from './report.ts';
 
 const usage = `usage: npm run -s bench -- api [--json] [--record] [--duration SECONDS] [--warmup SECONDS] [--clients N]
-       [--watchers N] [--watch-updates N] [--watch-interval MS] [--list-size N] [--backends sqlite,etcd] [--hub-cpu-prof DIR]`;
+       [--watchers N] [--watch-updates N] [--watch-interval MS] [--watch-threads N] [--list-size N] [--backends sqlite,etcd] [--hub-cpu-prof DIR]`;
 
 const benchmarks = ['api', 'scheduler', 'sim', 'fleet', 'portal'];
 
@@ -55,6 +55,7 @@ function parse(argv: string[]) {
       watchers: { type: 'string' },
       'watch-updates': { type: 'string' },
       'watch-interval': { type: 'string' },
+      'watch-threads': { type: 'string' },
       'list-size': { type: 'string' },
       backends: { type: 'string' },
       'hub-cpu-prof': { type: 'string' },
@@ -97,6 +98,7 @@ const options: ApiBenchOptions = {
   watchers: numberOption('watchers', values.watchers, d.watchers, 0, true),
   watchUpdates: numberOption('watch-updates', values['watch-updates'], d.watchUpdates, 0, true),
   watchIntervalMs: numberOption('watch-interval', values['watch-interval'], d.watchIntervalMs, 0, false),
+  watchThreads: numberOption('watch-threads', values['watch-threads'], d.watchThreads, 1, true),
   listSize: numberOption('list-size', values['list-size'], d.listSize, 1, true),
   backends: backendsOption(values.backends),
   ...(values['hub-cpu-prof'] ? { hubCpuProfileDir: values['hub-cpu-prof'] } : {}),

@@ -22,6 +22,7 @@ import { OpenAPIDocuments } from './openapi.ts';
 import { toTable, type IncludeObject } from './table.ts';
 import { mediaType, parseJson, parseObjectBody, parseYamlText, readBody } from './request-body.ts';
 import type { ApiMetrics } from './metrics.ts';
+import { WatchStream, chunkFrame } from './watch-stream.ts';
 
 export interface Authenticator {
   authenticate(authorization: string | undefined): UserInfo | undefined;
@@ -537,34 +538,15 @@ export class ApiHandler {
     const table = wantsTable(req);
     const include = includeObject(q);
     const now = () => this.options.registry.clock.now();
-    let headerSent = false;
     let tableColumnsSent = false;
-    // Lines queued in one turn of the event loop go out as one write: when the hub is busy,
-    // events bunch up and each watcher costs one TLS write per turn rather than one per event.
-    const pending: string[] = [];
-    let flushScheduled = false;
-    const flush = () => {
-      flushScheduled = false;
-      if (pending.length === 0 || res.writableEnded || res.destroyed) return;
-      res.write(pending.length === 1 ? pending[0]! : pending.join(''));
-      pending.length = 0;
-    };
+    const stream = new WatchStream(res, { onOverflow: () => this.options.metrics?.watchTerminated(type.plural) });
     const write = (event: { type: string; object: unknown }) => {
-      if (res.writableEnded || res.destroyed) return;
-      if (!headerSent) {
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
-        headerSent = true;
-      }
       if (table && event.type !== 'BOOKMARK' && event.type !== 'ERROR') {
         const object = toTable(type, [event.object as KubeObject], { now: now(), include, withColumns: !tableColumnsSent });
         tableColumnsSent = true;
-        pending.push(`${JSON.stringify({ type: event.type, object })}\n`);
+        stream.send(chunkFrame(`${JSON.stringify({ type: event.type, object })}\n`));
       } else {
-        pending.push(encodeWatchEvent(type, event.type, event.object));
-      }
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flush);
+        stream.send(encodeWatchEvent(type, event.type, event.object));
       }
     };
     let stop: (() => void) | undefined;
@@ -574,13 +556,8 @@ export class ApiHandler {
       finished = true;
       clearTimeout(timer);
       stop?.();
-      flush();
       this.#openWatches.delete(res);
-      if (!headerSent) {
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        headerSent = true;
-      }
-      res.end();
+      stream.end();
     };
     const timer = setTimeout(finish, timeoutSeconds * 1000);
     timer.unref();
@@ -601,11 +578,7 @@ export class ApiHandler {
         finish();
       });
       if (finished) stop();
-      if (!headerSent && !finished) {
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
-        headerSent = true;
-        res.flushHeaders();
-      }
+      else stream.open();
     } catch (err) {
       if (err instanceof StatusError && (err.reason === 'Expired' || err.reason === 'Gone')) {
         // As kube-apiserver does: the stream opens and carries the 410 as an ERROR event.
@@ -669,19 +642,19 @@ export class ApiHandler {
 }
 
 /**
- * Watch event lines, encoded once per (object, event type) and shared by every watcher that
- * receives the same cached object: with a thousand watchers this is one JSON.stringify, not a
- * thousand.
+ * Watch event lines as framed chunks, encoded once per (object, event type) and shared by every
+ * watcher that receives the same cached object: with a thousand watchers this is one
+ * JSON.stringify and one UTF-8 encoding, not a thousand.
  */
-const encodedEvents = new WeakMap<object, Map<string, string>>();
+const encodedEvents = new WeakMap<object, Map<string, Buffer>>();
 
-function encodeWatchEvent(type: ResourceType, eventType: string, object: unknown): string {
-  if (!isPlainObject(object)) return `${JSON.stringify({ type: eventType, object })}\n`;
+function encodeWatchEvent(type: ResourceType, eventType: string, object: unknown): Buffer {
+  if (!isPlainObject(object)) return chunkFrame(`${JSON.stringify({ type: eventType, object })}\n`);
   let byType = encodedEvents.get(object);
   const cached = byType?.get(eventType);
   if (cached) return cached;
   const body = eventType === 'BOOKMARK' || eventType === 'ERROR' ? object : { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
-  const line = `${JSON.stringify({ type: eventType, object: body })}\n`;
+  const line = chunkFrame(`${JSON.stringify({ type: eventType, object: body })}\n`);
   if (!byType) encodedEvents.set(object, (byType = new Map()));
   byType.set(eventType, line);
   return line;

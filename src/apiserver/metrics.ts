@@ -9,6 +9,7 @@ export class ApiMetrics {
   readonly #requests: Counter;
   readonly #duration: Histogram;
   readonly #watchers: Gauge;
+  readonly #terminatedWatchers: Counter;
   readonly #revision: Gauge;
   #currentRevision: () => Promise<number>;
 
@@ -20,12 +21,18 @@ export class ApiMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
     });
     this.#watchers = new Gauge({ name: 'apiserver_registered_watchers', help: 'Open watch streams.', registers: [this.registry] });
+    this.#terminatedWatchers = new Counter({ name: 'apiserver_terminated_watchers_total', help: 'Watch streams cut off because their client did not read fast enough, by resource.', labelNames: ['resource'], registers: [this.registry] });
     this.#revision = new Gauge({ name: 'nephele_store_revision', help: 'Latest revision of the store.', registers: [this.registry] });
     collectDefaultMetrics({ register: this.registry, prefix: 'nephele_' });
   }
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** A watch stream was cut off because its client fell too far behind. */
+  watchTerminated(resource: string): void {
+    this.#terminatedWatchers.inc({ resource });
   }
 
   observe(verb: string, resource: string, code: number, seconds: number): void {

@@ -1,0 +1,102 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, get, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { WatchStream, chunkFrame } from './watch-stream.ts';
+
+async function serve(onResponse: (res: ServerResponse) => void): Promise<{ server: Server; port: number }> {
+  const server = createServer((_req, res) => onResponse(res));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** The raw bytes of one response, head included, read until the server closes the connection. */
+async function rawResponse(port: number): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.write('GET /watch HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await once(socket, 'close');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('WatchStream', () => {
+  it('frames each line as one chunk, sized in bytes, and ends the body with the last chunk', async () => {
+    const { server, port } = await serve((res) => {
+      const stream = new WatchStream(res);
+      stream.open();
+      stream.send(chunkFrame('{"type":"ADDED","n":1}\n'));
+      stream.send(chunkFrame('{"type":"MODIFIED","n":"é"}\n'));
+      setTimeout(() => stream.end(), 20);
+    });
+    try {
+      const raw = await rawResponse(port);
+      const headEnd = raw.indexOf('\r\n\r\n');
+      const head = raw.slice(0, headEnd);
+      const body = raw.slice(headEnd + 4);
+      assert.match(head, /^HTTP\/1\.1 200/);
+      assert.match(head, /transfer-encoding: chunked/i);
+      // Sizes are in bytes: "é" is two.
+      assert.equal(body, '17\r\n{"type":"ADDED","n":1}\n\r\n1d\r\n{"type":"MODIFIED","n":"é"}\n\r\n0\r\n\r\n');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('is read as a normal chunked body by an HTTP client, events in order', async () => {
+    const { server, port } = await serve((res) => {
+      const stream = new WatchStream(res);
+      let n = 0;
+      const timer = setInterval(() => {
+        stream.send(chunkFrame(`${JSON.stringify({ n: n++ })}\n`));
+        if (n === 50) {
+          clearInterval(timer);
+          stream.end();
+        }
+      }, 1);
+    });
+    try {
+      const res = await new Promise<import('node:http').IncomingMessage>((resolve) => get({ port, host: '127.0.0.1', path: '/' }, resolve));
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      await once(res, 'end');
+      const seen = text.trim().split('\n').map((line) => (JSON.parse(line) as { n: number }).n);
+      assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('cuts off a client that stops reading once too much waits in its socket', async () => {
+    let overflowed = 0;
+    let sent = 0;
+    const { server, port } = await serve((res) => {
+      const stream = new WatchStream(res, { maxBufferedBytes: 256 * 1024, onOverflow: () => overflowed++ });
+      const line = chunkFrame(`${JSON.stringify({ pad: 'x'.repeat(16 * 1024) })}\n`);
+      const timer = setInterval(() => {
+        if (stream.closed || sent > 10_000) {
+          clearInterval(timer);
+          return;
+        }
+        for (let i = 0; i < 20; i++) stream.send(line);
+        sent += 20;
+      }, 1);
+    });
+    try {
+      const socket = connect(port, '127.0.0.1');
+      socket.write('GET /watch HTTP/1.1\r\nHost: x\r\n\r\n');
+      socket.on('error', () => undefined);
+      socket.pause();
+      for (let waited = 0; overflowed === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      socket.destroy();
+      assert.equal(overflowed, 1);
+      assert.ok(sent < 10_000, `the stream was cut off (after ${sent} lines)`);
+    } finally {
+      server.close();
+    }
+  });
+});
