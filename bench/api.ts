@@ -60,6 +60,8 @@ export const defaultApiBenchOptions: ApiBenchOptions = {
 
 export interface ApiBenchOutcome {
   results: BenchResult[];
+  /** ops/s of the bare HTTPS server per operation, measured once per run. */
+  floor?: Map<string, number>;
   notes: string[];
   /** Versions of outside programs the run used, for the machine description. */
   software: Record<string, string>;
@@ -170,7 +172,9 @@ async function measureThroughput(backend: Backend, options: ApiBenchOptions, hub
   for (const name of Object.values(ns)) {
     await client.expect(201, 'POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
   }
-  const template = JSON.parse(await client.expect(201, 'POST', `/api/v1/namespaces/${ns.objects}/configmaps`, JSON.stringify(configMap(ns.objects, 'template', 0)))) as KubeObject;
+  const templateText = await client.expect(201, 'POST', `/api/v1/namespaces/${ns.objects}/configmaps`, JSON.stringify(configMap(ns.objects, 'template', 0)));
+  const template = JSON.parse(templateText) as KubeObject;
+  outcome.floor ??= await measureHttpsFloor(options, Buffer.byteLength(templateText), template, outcome, log);
 
   // Objects each client created in the counted create phase: its own to update, so no conflicts.
   const apiObjects: KubeObject[][] = Array.from({ length: n }, () => []);
@@ -262,6 +266,7 @@ async function measureThroughput(backend: Backend, options: ApiBenchOptions, hub
 
     const overhead = raw.perSecond / api.perSecond;
     const rawName = `${backend} store ${op.label}`;
+    const floor = outcome.floor.get(op.label);
     outcome.results.push(
       {
         name: `${backend} API ${op.label}`, value: round(api.perSecond), unit: 'ops/s',
@@ -271,11 +276,48 @@ async function measureThroughput(backend: Backend, options: ApiBenchOptions, hub
       },
       { name: rawName, value: round(raw.perSecond), unit: 'ops/s' },
       { name: `${backend} API overhead ${op.label} (store/API)`, value: round(overhead), unit: 'x', anchor: target(overhead, '<=', targets.maxOverhead, 'x') },
+      ...(floor ? [{ name: `${backend} least possible overhead ${op.label} (store/HTTPS floor)`, value: round(raw.perSecond / floor), unit: 'x' }] : []),
       ...cpuResults(`${backend} API ${op.label}`, meters, cpu),
     );
     log(`${backend}: ${op.label}: API ${Math.round(api.perSecond)} ops/s (${api.count} in ${(api.elapsedMs / 1000).toFixed(1)} s; ${describeCpu(meters, cpu)}), `
       + `store ${Math.round(raw.perSecond)} ops/s, overhead ${overhead.toFixed(2)}x`);
   }
+}
+
+/**
+ * The floor under any HTTPS API here: a bare Node HTTPS server in a child process (hub-main.ts
+ * `bare`) that reads each request and answers with a fixed body the size of a stored ConfigMap,
+ * driven by the same client with the same concurrency and bodies as the API phases. No API served
+ * over HTTPS from Node on this machine can be faster, so store/floor is the least overhead possible.
+ */
+async function measureHttpsFloor(options: ApiBenchOptions, bodyBytes: number, template: KubeObject, outcome: ApiBenchOutcome, log: Log): Promise<Map<string, number>> {
+  const temp = mkdtempSync(join(tmpdir(), 'nephele-bench-bare-'));
+  const bare = await startHubProcess({ home: temp, store: 'bare', bodyBytes });
+  const client = new HubClient(bare.url, bare.token, bare.caPem, options.clients);
+  const floor = new Map<string, number>();
+  try {
+    const path = `/api/v1/namespaces/${ns.objects}/configmaps`;
+    const requests: Array<[string, (w: number, k: number) => Promise<unknown>]> = [
+      ['creates', (w, k) => client.expect(201, 'POST', path, JSON.stringify(configMap(ns.objects, `cm-${w}-${k}`, k)))],
+      ['updates', (_w, k) => client.expect(200, 'PUT', `${path}/template`, JSON.stringify({ ...template, data: { ...(template.data as Record<string, string>), benchSeq: `u${k}` } }))],
+      ['gets', () => client.expect(200, 'GET', `${path}/template`)],
+    ];
+    const meters: CpuMeter[] = [{ name: 'server', millis: () => bare.cpuMillis() }, selfCpuMeter];
+    for (const [label, request] of requests) {
+      await closedLoop(options.clients, options.warmupSeconds, request);
+      const cpuBefore = await readMeters(meters);
+      const run = await closedLoop(options.clients, options.durationSeconds, request);
+      const cpu = cpuPercent(cpuBefore, await readMeters(meters), run.elapsedMs);
+      floor.set(label, run.perSecond);
+      outcome.results.push({ name: `HTTPS floor ${label}`, value: round(run.perSecond), unit: 'ops/s' }, ...cpuResults(`HTTPS floor ${label}`, meters, cpu));
+      log(`HTTPS floor: ${label}: ${Math.round(run.perSecond)} requests/s with ${bodyBytes}-byte answers (${describeCpu(meters, cpu)})`);
+    }
+  } finally {
+    client.close();
+    await bare.stop();
+    rmSync(temp, { recursive: true, force: true });
+  }
+  return floor;
 }
 
 function cpuResults(prefix: string, meters: CpuMeter[], cpu: number[]): BenchResult[] {

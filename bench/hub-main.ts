@@ -6,18 +6,49 @@
  * the parent goes away) stops the hub and exits. `{ type: 'profile-start' }` starts the V8 CPU
  * profiler and `{ type: 'profile-stop', file }` writes what it sampled to `file` (a .cpuprofile for
  * Chrome DevTools), answering `{ type: 'profile-stopped' }`: one profile per benchmark phase.
+ *
+ * With the store `bare` it starts no hub but the least an HTTPS API server can be: Node's HTTPS
+ * server with the hub's kind of certificate and keep-alive settings, reading each request's body
+ * and answering with a fixed JSON body of `BODY_BYTES` bytes (the third argument). The benchmark
+ * measures it as the floor under any API on this machine and runtime.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { createServer } from 'node:https';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { startHub } from '../src/hub/hub.ts';
+import { ensureServingCertificates } from '../src/hub/security/tls.ts';
 
-const [home, store] = process.argv.slice(2);
+const [home, store, bodyBytes] = process.argv.slice(2);
 if (!home || !store || !process.send) {
   console.error('usage: node bench/hub-main.ts HOME STORE (started by bench/hub-process.ts with an IPC channel)');
   process.exit(2);
 }
 
-const hub = await startHub({ home, port: 0, store });
+const hub = store === 'bare' ? await startBareServer(home, Number(bodyBytes ?? 600)) : await startHub({ home, port: 0, store });
+
+async function startBareServer(dir: string, bytes: number): Promise<{ url: string; token: string; stop(): Promise<void> }> {
+  const certs = await ensureServingCertificates(dir, ['127.0.0.1']);
+  const body = JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: {}, data: { payload: 'x'.repeat(Math.max(0, bytes - 70)) } });
+  const server = createServer({ cert: certs.certPem, key: certs.keyPem, keepAlive: true }, (req, res) => {
+    req.on('data', () => undefined);
+    req.on('end', () => {
+      res.writeHead(req.method === 'POST' ? 201 : 200, { 'Content-Type': 'application/json' });
+      res.end(body);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    token: 'unused',
+    stop: async () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
 let stopping = false;
 const stop = async (code: number): Promise<void> => {
   if (stopping) return;

@@ -10,8 +10,10 @@ import { fileURLToPath } from 'node:url';
 export interface HubProcessOptions {
   /** The hub's home directory (the caller creates and removes it). */
   home: string;
-  /** The hub's `--store` value: `sqlite` or `etcd://HOST:PORT`. */
+  /** The hub's `--store` value: `sqlite` or `etcd://HOST:PORT`; `bare` starts the bare HTTPS server instead (see hub-main.ts). */
   store: string;
+  /** For `bare`: the size of the fixed response body. */
+  bodyBytes?: number;
 }
 
 export interface HubProcess {
@@ -33,7 +35,7 @@ const startTimeoutMs = 60_000;
 
 export async function startHubProcess(options: HubProcessOptions): Promise<HubProcess> {
   // The child's output goes to our stderr: stdout belongs to the report (`--json`).
-  const child = fork(fileURLToPath(new URL('./hub-main.ts', import.meta.url)), [options.home, options.store], { execArgv: [], stdio: ['ignore', 2, 2, 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./hub-main.ts', import.meta.url)), [options.home, options.store, ...(options.bodyBytes === undefined ? [] : [String(options.bodyBytes)])], { execArgv: [], stdio: ['ignore', 2, 2, 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let ready: { url: string; token: string };
   try {
