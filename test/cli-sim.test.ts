@@ -5,23 +5,16 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runKubectl } from '../src/testing/kubectl.ts';
 import { waitFor } from '../src/testing/wait.ts';
+import { cliPath as cli, runCli } from '../src/testing/cli.ts';
 
-const cli = fileURLToPath(new URL('../bin/nephele.js', import.meta.url));
 
-function nephele(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const nephele = (args: string[]) => runCli(args, { timeoutMs: 30_000 });
 
 /** Starts the CLI in the background and collects its stdout. */
 function background(args: string[]): { child: ChildProcess; output: () => string } {

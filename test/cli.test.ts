@@ -10,26 +10,11 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startTestHub, tempFile, type TestHub } from '../src/testing/hub.ts';
+import { cliPath as cli, runCli, type CliRun } from '../src/testing/cli.ts';
 
-const cli = fileURLToPath(new URL('../bin/nephele.js', import.meta.url));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI with this Node (24) in `cwd`; resolves with its exit code and output. */
-function nephele(args: string[], cwd = tmpdir()): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? Number((err as { code?: unknown }).code) : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const nephele = (args: string[], cwd = tmpdir()): Promise<CliRun> => runCli(args, { cwd, timeoutMs: 30_000 });
 
 /** The non-empty lines of some output. */
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');

@@ -6,27 +6,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startTestHub, type TestHub } from '../src/testing/hub.ts';
 import { waitFor } from '../src/testing/wait.ts';
 import { startSimulatedCluster, type SimulatedCluster } from '../src/sim/cluster.ts';
 import { clusterController, fleetController, executionNamespace, fleetRefs } from '../src/fleet/index.ts';
 import { podsRef, deploymentsRef, nodesRef } from '../src/sim/resources.ts';
 import type { KubeObject } from '../src/machinery/object.ts';
+import { cliPath as cli, runCli } from '../src/testing/cli.ts';
 
-const cli = fileURLToPath(new URL('../bin/nephele.js', import.meta.url));
 
-function nephele(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const nephele = (args: string[]) => runCli(args);
 
 interface ClusterView extends KubeObject {
   spec: { taints?: Array<{ key: string; effect: string; timeAdded?: string }> };

@@ -46,6 +46,7 @@ interface AgentFlags {
   provider?: string;
   region?: string;
   zone?: string;
+  readOnly?: boolean;
   heartbeat: number;
 }
 
@@ -72,6 +73,7 @@ export function registerAgent(program: Command, fail: (message: string) => never
     .option('--provider <p>', 'cloud provider or site')
     .option('--region <r>', 'region the cluster runs in')
     .option('--zone <z>', 'zone the cluster runs in')
+    .option('--read-only', 'report status only, never apply Work: for a cluster another hub owns (spec.access ReadOnly)')
     .option('--heartbeat <duration>', 'time between status reports', parseDuration, 10_000)
     .action(async (opts: AgentFlags) => {
       if (opts.token !== undefined && !bootstrapTokenPattern.test(opts.token)) fail(`--token is not a bootstrap token: expected six and sixteen lower-case letters or digits around a dot (abcdef.0123456789abcdef), as \`nephele token create\` prints`);
@@ -93,6 +95,7 @@ export function registerAgent(program: Command, fail: (message: string) => never
         ...(opts.provider ? { provider: opts.provider } : {}),
         ...(opts.region ? { region: opts.region } : {}),
         ...(opts.zone ? { zone: opts.zone } : {}),
+        ...(opts.readOnly ? { readOnly: true } : {}),
       });
       try {
         await agent.start();
@@ -100,7 +103,7 @@ export function registerAgent(program: Command, fail: (message: string) => never
         await agent.stop().catch(() => undefined);
         fail(`the agent for ${opts.name} could not register with the hub: ${(err as Error).message}`);
       }
-      console.log(`agent for cluster ${opts.name} registered (pull mode); heartbeats every ${opts.heartbeat / 1000} s, applying Work from nephele-cluster-${opts.name}`);
+      console.log(`agent for cluster ${opts.name} registered (pull mode${opts.readOnly ? ', read-only' : ''}); heartbeats every ${opts.heartbeat / 1000} s, ${opts.readOnly ? 'applying no Work' : `applying Work from nephele-cluster-${opts.name}`}`);
       stopOnSignal(async () => {
         await agent.stop();
         await member.close();

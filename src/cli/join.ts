@@ -86,6 +86,8 @@ export interface JoinOptions {
   provider?: string;
   region?: string;
   zone?: string;
+  /** Register the cluster ReadOnly: this hub observes it and never writes to it. */
+  readOnly?: boolean;
   /** How long to wait for Ready; default 60 s. */
   timeoutMs?: number;
 }
@@ -113,6 +115,7 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
     metadata: { name: options.name, ...(options.labels ? { labels: options.labels } : {}) },
     spec: {
       mode: 'Push',
+      ...(options.readOnly ? { access: 'ReadOnly' } : {}),
       kubeconfigSecretRef: { namespace, name: secretName, key: 'kubeconfig' },
       ...(options.provider ? { provider: options.provider } : {}),
       ...(options.region ? { region: options.region } : {}),
@@ -149,8 +152,9 @@ export function registerJoin(program: Command, fail: (message: string) => never)
     .option('--provider <p>', 'cloud provider or site (aws, gcp, azure, onprem, edge)')
     .option('--region <r>', 'region the cluster runs in')
     .option('--zone <z>', 'zone the cluster runs in')
+    .option('--read-only', 'share the cluster with the hub that owns its workloads: observe it, never write to it (spec.access ReadOnly)')
     .option('--timeout <duration>', 'how long to wait for Ready', parseDuration, 60_000)
-    .action(async (name: string, opts: { kubeconfig: string; hubKubeconfig?: string; home: string; labels?: Record<string, string>; provider?: string; region?: string; zone?: string; timeout: number }) => {
+    .action(async (name: string, opts: { kubeconfig: string; hubKubeconfig?: string; home: string; labels?: Record<string, string>; provider?: string; region?: string; zone?: string; readOnly?: boolean; timeout: number }) => {
       let kubeconfig: string;
       try {
         kubeconfig = flattenKubeconfig(opts.kubeconfig);
@@ -167,7 +171,7 @@ export function registerJoin(program: Command, fail: (message: string) => never)
         fail(`cannot use the hub's kubeconfig ${hubPath}: ${(err as Error).message} (pass --hub-kubeconfig FILE or --home DIR)`);
       }
       try {
-        const result = await joinCluster({ name, kubeconfig, hub, ...(opts.labels ? { labels: opts.labels } : {}), ...(opts.provider ? { provider: opts.provider } : {}), ...(opts.region ? { region: opts.region } : {}), ...(opts.zone ? { zone: opts.zone } : {}), timeoutMs: opts.timeout });
+        const result = await joinCluster({ name, kubeconfig, hub, ...(opts.labels ? { labels: opts.labels } : {}), ...(opts.provider ? { provider: opts.provider } : {}), ...(opts.region ? { region: opts.region } : {}), ...(opts.zone ? { zone: opts.zone } : {}), ...(opts.readOnly ? { readOnly: true } : {}), timeoutMs: opts.timeout });
         const status = isPlainObject(result.cluster.status) ? result.cluster.status : {};
         if (result.ready) {
           console.log(`cluster ${name} joined: Ready, ${String(status.nodeCount ?? 0)} node(s), Kubernetes ${String(status.kubernetesVersion ?? 'unknown')}`);

@@ -5,3 +5,4 @@ export {
 } from './member-client.ts';
 export { KubeMemberClient, type KubeMemberClientOptions } from './kube-client.ts';
 export { InProcessMemberClient, type InProcessMember, type InProcessMemberClientOptions } from './in-process.ts';
+export { ReadOnlyMemberClient, isReadOnlyMember } from './read-only.ts';

@@ -40,6 +40,7 @@ const ObjectReference = Type.Object({
 
 const ClusterSpec = Type.Object({
   mode: Type.Optional(Type.Union([Type.Literal('Push'), Type.Literal('Pull'), Type.Literal('Simulated')], { description: 'How the hub reaches the cluster: Push (the hub connects with a kubeconfig), Pull (an agent next to the cluster connects to the hub) or Simulated (the hub runs a simulated cluster in-process).' })),
+  access: Type.Optional(Type.Union([Type.Literal('ReadWrite'), Type.Literal('ReadOnly')], { description: 'ReadWrite (the default): this hub places workloads on the cluster. ReadOnly: the cluster is shared with another hub that owns its workloads; this hub only observes it (status, capacity, what others allocated) and never writes to it. ReadOnly needs Push or Pull mode.' })),
   provider: Type.Optional(Type.String({ description: 'Cloud provider or site (aws, gcp, azure, onprem, edge).' })),
   region: Type.Optional(Type.String({ description: 'Region the cluster runs in.' })),
   zone: Type.Optional(Type.String({ description: 'Zone the cluster runs in.' })),
@@ -186,6 +187,7 @@ export function fleetResourceTypes(): ResourceType[] {
     fleetType('Cluster', 'clusters', ['mc'], ClusterSchema, [
       { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', value: (o) => condition(o, 'Ready') },
       { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
+      { name: 'Access', type: 'string', jsonPath: '.spec.access', priority: 1, value: (o) => (isPlainObject(o.spec) && typeof o.spec.access === 'string' ? o.spec.access : 'ReadWrite') },
       { name: 'Provider', type: 'string', jsonPath: '.spec.provider' },
       { name: 'Region', type: 'string', jsonPath: '.spec.region' },
       { name: 'Nodes', type: 'integer', jsonPath: '.status.nodeCount' },

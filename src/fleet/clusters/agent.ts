@@ -13,7 +13,7 @@ import { newControllerBuilder, realScheduler, stderrLog, type BuiltController, t
 import type { KubeObject } from '../../machinery/object.ts';
 import { isPlainObject, jsonEqual } from '../../machinery/object.ts';
 import { StatusError } from '../../machinery/status-error.ts';
-import type { MemberClient } from '../../member/index.ts';
+import { ReadOnlyMemberClient, type MemberClient } from '../../member/index.ts';
 import { executionNamespace, fleetRefs } from '../context.ts';
 import { applyWork, pruneWork, workStatus } from './apply-work.ts';
 import { setCondition } from './conditions.ts';
@@ -41,6 +41,11 @@ export interface ClusterAgentOptions {
   /** How often a Work is applied again to refresh its status; default 30 s. */
   resyncMs?: number;
   scheduler?: Scheduler;
+  /**
+   * Register the cluster `spec.access: ReadOnly` and only report its status: for a cluster whose
+   * workloads another hub owns. The agent then never writes to the member and applies no Work.
+   */
+  readOnly?: boolean;
   /** Field manager of the applies on the member; default `nephele-agent`. */
   fieldManager?: string;
   log?: ControllerLog;
@@ -59,7 +64,8 @@ const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function clusterAgent(options: ClusterAgentOptions): ClusterAgent {
   if (!dnsLabel.test(options.name) || options.name.length > 63) throw new Error(`cluster name ${JSON.stringify(options.name)} is not a DNS label (lower-case letters, digits and '-', at most 63)`);
-  const { name, hub, member } = options;
+  const { name, hub } = options;
+  const member = options.readOnly ? new ReadOnlyMemberClient(options.member) : options.member;
   const scheduler = options.scheduler ?? realScheduler;
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const resyncMs = options.resyncMs ?? 30_000;
@@ -74,6 +80,7 @@ export function clusterAgent(options: ClusterAgentOptions): ClusterAgent {
   async function register(): Promise<void> {
     const wanted: ClusterSpec = {
       mode: 'Pull',
+      access: options.readOnly ? 'ReadOnly' : 'ReadWrite',
       ...(options.provider ? { provider: options.provider } : {}),
       ...(options.region ? { region: options.region } : {}),
       ...(options.zone ? { zone: options.zone } : {}),
@@ -155,6 +162,7 @@ export function clusterAgent(options: ClusterAgentOptions): ClusterAgent {
       await register();
       await heartbeat();
       schedule();
+      if (options.readOnly) return;
       works = newControllerBuilder({ name: `agent-work-${name}`, client: hub, scheduler, log })
         .for(fleetRefs.works, { namespace })
         .complete({ reconcile: (request) => reconcileWork(request.name) });

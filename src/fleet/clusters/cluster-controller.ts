@@ -14,7 +14,9 @@
  * from informer caches on the member (see MemberObserver). A member that has not answered for the
  * grace period (40 s) turns Ready=Unknown (ClusterNotReachable) and gets the NoExecute taints
  * `cluster.nephele.dev/not-ready` and `cluster.nephele.dev/unreachable`, which go again when it
- * answers. A Cluster annotated `sim.nephele.dev/down: "true"` is treated as unreachable while its
+ * answers. A Cluster with `spec.access: ReadOnly` (Push or Pull) is shared with another hub that
+ * owns its workloads: the hub observes it through a client that refuses every write, and
+ * placement never picks it. A Cluster annotated `sim.nephele.dev/down: "true"` is treated as unreachable while its
  * simulated member keeps running, for failover tests.
  */
 import { rmSync } from 'node:fs';
@@ -24,7 +26,7 @@ import { newControllerBuilder, type BuiltController, type ReconcileResult, type 
 import type { KubeObject } from '../../machinery/object.ts';
 import { isPlainObject, jsonEqual } from '../../machinery/object.ts';
 import { StatusError } from '../../machinery/status-error.ts';
-import { InProcessMemberClient, KubeMemberClient, type MemberClient } from '../../member/index.ts';
+import { InProcessMemberClient, KubeMemberClient, ReadOnlyMemberClient, type MemberClient } from '../../member/index.ts';
 import { startSimulatedCluster, type SimulatedCluster, type SimulatedClusterOptions } from '../../sim/cluster.ts';
 import { clusterFromSimulationSpec, clusterHome } from '../../sim/fleet.ts';
 import { executionNamespace, fleetRefs, type FleetContext, type FleetController } from '../context.ts';
@@ -49,6 +51,7 @@ export const clusterReasons = {
   invalidKubeconfig: 'InvalidKubeconfig',
   simulationFailed: 'SimulationFailed',
   awaitingAgent: 'AwaitingAgent',
+  invalidAccess: 'InvalidAccess',
 } as const;
 
 export interface ClusterControllerOptions {
@@ -218,7 +221,7 @@ class ClusterReconciler {
     let secret: KubeObject | undefined;
     let secretMissing = false;
     if (mode === 'Simulated') {
-      key = JSON.stringify(['Simulated', s.simulation ?? null, s.region ?? null]);
+      key = JSON.stringify(['Simulated', s.simulation ?? null, s.region ?? null, s.access ?? null]);
     } else if (mode === 'Push') {
       const ref = s.kubeconfigSecretRef;
       if (ref) {
@@ -230,7 +233,7 @@ class ClusterReconciler {
           secretMissing = true;
         }
       }
-      key = JSON.stringify(['Push', ref ?? null, secret?.metadata.uid ?? null, secret?.metadata.resourceVersion ?? null]);
+      key = JSON.stringify(['Push', ref ?? null, secret?.metadata.uid ?? null, secret?.metadata.resourceVersion ?? null, s.access ?? null]);
     } else {
       key = 'Pull';
     }
@@ -239,7 +242,9 @@ class ClusterReconciler {
     if (existing) await this.#disconnect(name, false);
     const state: MemberState = { mode, connectionKey: key, modelDirty: false, ...(secretKey ? { secret: secretKey } : {}) };
     this.#states.set(name, state);
-    if (mode === 'Simulated') {
+    if (mode === 'Simulated' && s.access === 'ReadOnly') {
+      state.problem = { reason: clusterReasons.invalidAccess, message: 'spec.access ReadOnly is for a cluster another hub owns, reached with Push or Pull; this hub would run a Simulated cluster itself (remove spec.access, or register the other hub\'s member with `nephele join --read-only`)' };
+    } else if (mode === 'Simulated') {
       try {
         const simulation = s.simulation ?? { nodes: 3 };
         const sim = await startSimulatedCluster({
@@ -256,6 +261,7 @@ class ClusterReconciler {
       }
     } else if (mode === 'Push') {
       state.problem = this.#pushClient(name, cluster, secret, secretMissing, state);
+      if (state.client && s.access === 'ReadOnly') state.client = new ReadOnlyMemberClient(state.client);
     }
     if (state.client) {
       state.observer = new MemberObserver(state.client, {

@@ -13,7 +13,7 @@ import { isPlainObject, jsonEqual } from '../../machinery/object.ts';
 import { StatusError } from '../../machinery/status-error.ts';
 import { Informer } from '../../client/index.ts';
 import { Controller, type ReconcileRequest, type ReconcileResult, type Runnable } from '../../controller/index.ts';
-import { findResource, type MemberClient } from '../../member/index.ts';
+import { findResource, isReadOnlyMember, type MemberClient } from '../../member/index.ts';
 import { applyWork, pruneWork, workStatus } from '../clusters/apply-work.ts';
 import { fleetRefs, type FleetContext, type FleetController } from '../context.ts';
 import { bindingLabel, clusterLabel, workloadManifest } from './templates.ts';
@@ -90,7 +90,8 @@ class ExecutionController implements Runnable {
     const member = this.#ctx.members.get(cluster);
     try {
       if (work.metadata.deletionTimestamp) {
-        if (member) await pruneWork(member, work);
+        // A cluster turned ReadOnly was handed to another hub: what runs there stays, as it is.
+        if (member && !isReadOnlyMember(member)) await pruneWork(member, work);
         await this.#dropFinalizer(work);
         return;
       }

@@ -38,6 +38,8 @@ export interface ClusterInfo {
   readonly provider: string | undefined;
   readonly region: string | undefined;
   readonly zone: string | undefined;
+  /** spec.access: ReadOnly clusters belong to another hub and are never placed on. */
+  readonly access: 'ReadWrite' | 'ReadOnly';
   readonly taints: readonly ClusterTaint[];
   /** The Ready condition: 'Unknown' when the cluster has none. */
   readonly ready: { status: 'True' | 'False' | 'Unknown'; reason?: string; message?: string };
@@ -171,6 +173,7 @@ function parseCluster(cluster: KubeObject): ClusterInfo {
     provider: optionalString(spec.provider),
     region: optionalString(spec.region),
     zone: optionalString(spec.zone),
+    access: spec.access === 'ReadOnly' ? 'ReadOnly' : 'ReadWrite',
     taints,
     ready,
     allocatable: isPlainObject(status.allocatable) ? resourceList(status.allocatable, 'status.allocatable', name) : undefined,

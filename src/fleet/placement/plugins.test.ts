@@ -89,6 +89,14 @@ describe('Residency', () => {
   });
 });
 
+describe('ClusterAccess', () => {
+  it('never places on a cluster registered ReadOnly, even the cheapest, and says why', () => {
+    const r = run([makeCluster('owned').capacity(cap).price(0.05).obj(), makeCluster('shared').capacity(cap).price(0.01).readOnly().obj()], {});
+    assert.deepEqual(names(r), ['owned']);
+    assert.equal(filtered(r).shared, 'ClusterAccess: the cluster is registered ReadOnly on this hub: another hub places workloads there');
+  });
+});
+
 describe('Readiness', () => {
   it('filters NotReady clusters and clusters without a Ready condition, giving the reason', () => {
     const silent = makeCluster('silent').capacity(cap).obj();

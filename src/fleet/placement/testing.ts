@@ -78,6 +78,11 @@ export class ClusterBuilder {
     return this;
   }
 
+  readOnly(): this {
+    this.#spec.access = 'ReadOnly';
+    return this;
+  }
+
   notReady(reason = 'ClusterUnreachable', message = 'the member API server does not answer'): this {
     this.#status.conditions = [{ type: 'Ready', status: 'False', reason, message }];
     return this;

@@ -4,6 +4,7 @@
  * each placement's own objectives, and always run).
  */
 import type { PlacementPluginFactory, PlacementProfile } from '../interfaces.ts';
+import { clusterAccess } from './cluster-access.ts';
 import { clusterAffinity } from './cluster-affinity.ts';
 import { clusterLocality } from './cluster-locality.ts';
 import { cost, energy, latency } from './objectives.ts';
@@ -14,6 +15,7 @@ import { spreadConstraint } from './spread-constraint.ts';
 import { taintToleration } from './taint-toleration.ts';
 
 export const placementRegistry: Readonly<Record<string, PlacementPluginFactory>> = {
+  ClusterAccess: clusterAccess,
   ClusterAffinity: clusterAffinity,
   Residency: residency,
   TaintToleration: taintToleration,
@@ -35,6 +37,6 @@ export const objectivePlugins: readonly string[] = ['Cost', 'Energy', 'Latency']
  * place until another cluster is clearly better.
  */
 export const defaultPlacementProfile: PlacementProfile = {
-  filters: ['ClusterAffinity', 'Residency', 'TaintToleration', 'Readiness', 'SpreadConstraint', 'ResourceConstraints'],
+  filters: ['ClusterAccess', 'ClusterAffinity', 'Residency', 'TaintToleration', 'Readiness', 'SpreadConstraint', 'ResourceConstraints'],
   scores: [{ name: 'ClusterLocality', weight: 0.25 }],
 };
