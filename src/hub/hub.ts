@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import type { KubeObject } from '../machinery/object.ts';
 import { isPlainObject } from '../machinery/object.ts';
 import { realClock, type Clock } from '../machinery/clock.ts';
@@ -76,6 +76,11 @@ export interface HubOptions {
    * home that need not survive a crash, such as a simulated member's.
    */
   flushFiles?: boolean;
+  /**
+   * Whether mutating requests are appended to `home/audit.log` (default true). Simulated members
+   * run without one: their API is a stand-in for a cluster's, and the hub audits its own.
+   */
+  auditLog?: boolean;
 }
 
 /** Real timers with `clock` for the time, when the clock is itself a Scheduler (a simulation's), or the real one. */
@@ -156,7 +161,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const write = { flush: options.flushFiles ?? true };
   const [certs, token, key] = await Promise.all([
     options.certificates ? installCertificateSet(home, options.certificates, write) : ensureServingCertificates(home, hosts),
-    ensureAdminToken(home, write), loadOrCreateKey(home, write),
+    ensureAdminToken(home, write),
+    // A memory store keeps nothing across restarts, so neither need the key sealing its Secrets.
+    options.store === 'memory' ? createSecretKey(randomBytes(32)) : loadOrCreateKey(home, write),
   ]);
   // Reloads tokens.json when it changes: bootstrap tokens are added while the hub runs.
   const authenticator = await loadTokens(home, { reload: true });
@@ -169,7 +176,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     for (const stop of stoppers.splice(0).reverse()) await stop();
   };
   try {
-    audit = openAuditLog(home);
+    if (options.auditLog !== false) audit = openAuditLog(home);
     const catalog = new TypeCatalog();
     const crdType = crdResourceType();
     for (const type of builtinResourceTypes(profile)) catalog.add(type.kind === 'Secret' && type.group === '' ? sealSecrets(type, key) : type);
@@ -239,7 +246,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
       catalog,
       registry,
       metrics,
-      audit: { append: (record) => auditLog.append(record) },
+      ...(auditLog ? { audit: { append: (record) => auditLog.append(record) } } : {}),
       authenticator: { authenticate: (header) => {
         const who = authenticator.authenticate(header);
         return who ? { username: who.user, groups: who.groups } : undefined;
@@ -284,7 +291,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
           listening.closeAllConnections();
         });
         await store.close();
-        await auditLog.close();
+        await auditLog?.close();
       },
     };
   } catch (err) {

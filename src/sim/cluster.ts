@@ -134,7 +134,7 @@ export async function startSimulatedCluster(options: SimulatedClusterOptions): P
     // A home that already has its CA keeps it (clients may trust it); a new one takes the shared
     // set. The home is scratch space for a member in memory: nothing in it needs flushing to disk.
     const certificates = existsSync(join(home, 'pki', 'ca.crt')) || existsSync(join(home, 'pki', 'ca.key')) ? undefined : await simulatedMemberCertificates();
-    hub = await startHub({ home, port: options.port ?? 0, store: 'memory', profile: 'cluster', kubeconfigName: options.name, clock, flushFiles: false, ...(certificates ? { certificates } : {}) });
+    hub = await startHub({ home, port: options.port ?? 0, store: 'memory', profile: 'cluster', kubeconfigName: options.name, clock, flushFiles: false, auditLog: false, ...(certificates ? { certificates } : {}) });
   } catch (err) {
     if (ownHome) rmSync(home, { recursive: true, force: true });
     throw err;

@@ -22,7 +22,7 @@ import {
   type FieldPath,
   type FieldSet,
 } from './field-set.ts';
-import { compareFields, type FieldChanges } from './object-fields.ts';
+import { compareFields, removeFields, type FieldChanges } from './object-fields.ts';
 
 /** One manager's ownership, decoded from (or to be encoded as) a managedFields entry. */
 export interface ManagedFieldsRecord {
@@ -213,7 +213,10 @@ export function trackUpdate(old: KubeObject | undefined, updated: KubeObject, op
 
   const before = old === undefined ? { metadata: {} } : withoutManagedFields(old);
   const after = withoutManagedFields(updated);
-  const changes = withoutIgnored(compareFields(before, after, opts.schema), ignored);
+  // Ignored subtrees (status, for the main resource) are cut before the walk rather than after
+  // it: on a Node or a Pod they are most of the object, and nothing in them can be tracked.
+  const strip = (value: unknown): unknown => (isEmptyFieldSet(ignored) ? value : removeFields(value, ignored, opts.schema));
+  const changes = withoutIgnored(compareFields(strip(before), strip(after), opts.schema), ignored);
   const taken = unionFieldSets(changes.modified, changes.added);
 
   const self = { manager: opts.manager, operation: 'Update' as const, apiVersion: opts.apiVersion, ...(opts.subresource ? { subresource: opts.subresource } : {}) };
