@@ -205,6 +205,29 @@ export interface PodInfo {
   hasAffinity: boolean;
 }
 
+/**
+ * Parts of a pod spec parsed once per source value and shared by every pod that has the same one.
+ * Stored pods are hash-consed (the store keeps one copy of equal parts), so the thousands of pods
+ * of one template hand in the same `tolerations` array, and their PodInfos share one parsed list
+ * instead of holding a copy each. Parsed lists are frozen; an absent source gives one shared
+ * empty list.
+ */
+const parsedParts = new WeakMap<object, Map<string, readonly unknown[]>>();
+const none: readonly never[] = Object.freeze([]);
+
+function sharedParse<T>(source: unknown, variant: string, parse: () => T[]): T[] {
+  if (source === undefined || source === null || (Array.isArray(source) && source.length === 0)) return none as unknown as T[];
+  if (typeof source !== 'object' || !Object.isFrozen(source)) return parse();
+  let byVariant = parsedParts.get(source);
+  const cached = byVariant?.get(variant);
+  if (cached) return cached as T[];
+  const parsed = parse();
+  if (!byVariant) parsedParts.set(source, (byVariant = new Map()));
+  const shared = parsed.length === 0 ? none : Object.freeze(parsed);
+  byVariant.set(variant, shared);
+  return shared as T[];
+}
+
 function containerResources(c: Json): { requests: Resources; limits: Json; reqs: Json } {
   const res = rec(c.resources);
   const limits = rec(res.limits);
@@ -271,7 +294,7 @@ export function podInfo(pod: KubeObject): PodInfo {
   const priority = Number(spec.priority ?? 0);
   const startTime = Date.parse(String(status.startTime ?? meta.creationTimestamp ?? '')) || 0;
   const gpuCount = requests.scalar?.get(resourceGpu) ?? 0;
-  const nodeSelector = Object.entries(rec(spec.nodeSelector)).map(([k, v]) => [k, String(v)] as [string, string]);
+  const nodeSelector = sharedParse(spec.nodeSelector, '', () => Object.entries(rec(spec.nodeSelector)).map(([k, v]) => [k, String(v)] as [string, string]));
 
   const info: PodInfo = {
     pod,
@@ -288,21 +311,22 @@ export function podInfo(pod: KubeObject): PodInfo {
     requests,
     nonZeroMilliCpu: nonZeroCpu,
     nonZeroMemory: nonZeroMem,
-    hostPorts,
-    tolerations: arr(spec.tolerations).map((t) => ({
+    hostPorts: hostPorts.length === 0 ? (none as unknown as HostPort[]) : hostPorts,
+    tolerations: sharedParse(spec.tolerations, '', () => arr(spec.tolerations).map((t) => ({
       key: t.key === undefined ? undefined : String(t.key),
-      operator: t.operator === 'Exists' ? 'Exists' : 'Equal',
+      operator: t.operator === 'Exists' ? 'Exists' as const : 'Equal' as const,
       value: String(t.value ?? ''),
       effect: t.effect ? String(t.effect) : undefined,
-    })),
+    }))),
     nodeSelector,
-    requiredNodeTerms: requiredNode ? arr(rec(requiredNode).nodeSelectorTerms).map(parseTerm) : null,
-    preferredNodeTerms: arr(nodeAff.preferredDuringSchedulingIgnoredDuringExecution).map((p) => ({ weight: Number(p.weight ?? 0), term: parseTerm(rec(p.preference)) })),
-    requiredAffinity: parseAffinityTerms(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, false),
-    requiredAntiAffinity: parseAffinityTerms(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, false),
-    preferredAffinity: parseAffinityTerms(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, true),
-    preferredAntiAffinity: parseAffinityTerms(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, true),
-    spreadConstraints: arr(spec.topologySpreadConstraints).map((c) => ({
+    requiredNodeTerms: requiredNode ? sharedParse(requiredNode, '', () => arr(rec(requiredNode).nodeSelectorTerms).map(parseTerm)) : null,
+    preferredNodeTerms: sharedParse(nodeAff.preferredDuringSchedulingIgnoredDuringExecution, '', () => arr(nodeAff.preferredDuringSchedulingIgnoredDuringExecution).map((p) => ({ weight: Number(p.weight ?? 0), term: parseTerm(rec(p.preference)) }))),
+    // Terms without namespaces mean the pod's own: the parse depends on it.
+    requiredAffinity: sharedParse(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, false)),
+    requiredAntiAffinity: sharedParse(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, false)),
+    preferredAffinity: sharedParse(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, true)),
+    preferredAntiAffinity: sharedParse(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, true)),
+    spreadConstraints: sharedParse(spec.topologySpreadConstraints, '', () => arr(spec.topologySpreadConstraints).map((c) => ({
       maxSkew: Math.max(1, Number(c.maxSkew ?? 1)),
       topologyKey: String(c.topologyKey ?? ''),
       whenUnsatisfiable: c.whenUnsatisfiable === 'ScheduleAnyway' ? 'ScheduleAnyway' : 'DoNotSchedule',
@@ -310,7 +334,7 @@ export function podInfo(pod: KubeObject): PodInfo {
       minDomains: Math.max(1, Number(c.minDomains ?? 1)),
       nodeAffinityPolicy: c.nodeAffinityPolicy === 'Ignore' ? 'Ignore' : 'Honor',
       nodeTaintsPolicy: c.nodeTaintsPolicy === 'Honor' ? 'Honor' : 'Ignore',
-    })),
+    }))),
     guaranteed,
     numaAligned: guaranteed && annotations[numaPolicyAnnotation] === 'single-numa-node',
     gpuCount,

@@ -4,12 +4,18 @@
  * the `foregroundDeletion` and `orphan` finalizers. It also finishes namespace deletion by
  * emptying the namespace first. It acts through the ObjectRegistry, so its deletes obey the same
  * finalizers and rules as anyone else's. Idempotent: every step re-reads what it changes.
+ *
+ * Its graph holds only the objects it may have to act on: those with owners, with finalizers,
+ * being deleted, and namespaces. Most objects are none of these (Events, ConfigMaps, the owners
+ * at the top of a chain), and on a cluster of many pods the graph would otherwise hold an entry
+ * per Event as well as per pod. Whether an owner exists is looked up in the store when the graph
+ * does not know it, and a namespace is emptied from store listings.
  */
 import type { KubeObject } from '../../machinery/object.ts';
 import { StatusError } from '../../machinery/status-error.ts';
 import type { Store, WatchEvent } from '../../storage/store.ts';
 import type { ResourceType } from '../../api/resource-type.ts';
-import { storageKey } from '../../api/resource-type.ts';
+import { storageKey, storagePrefix } from '../../api/resource-type.ts';
 import type { TypeCatalog } from '../../api/type-catalog.ts';
 import type { ObjectRegistry } from '../../apiserver/registry.ts';
 import type { UserInfo } from '../../apiserver/admission.ts';
@@ -81,11 +87,12 @@ export class GarbageCollector {
     const before = this.#byKey.get(event.key);
     if (event.type === 'DELETED') {
       this.#unindex(event.key);
-      if (before) {
-        for (const dep of this.#dependents.get(before.uid) ?? []) this.#queue.add(dep);
-        for (const owner of before.owners) this.#enqueueUid(owner);
-        this.#enqueueNamespaceOf(before);
-      }
+      // The deleted object may not be in the graph: its last state says whose owner it was and where it lived.
+      const last = event.object ?? event.previous;
+      const uid = before?.uid ?? last?.metadata.uid;
+      if (uid) for (const dep of this.#dependents.get(uid) ?? []) this.#queue.add(dep);
+      for (const owner of before?.owners ?? []) this.#enqueueUid(owner);
+      this.#enqueueNamespace(before?.namespace ?? last?.metadata.namespace);
     } else if (event.object) {
       this.#unindex(event.key);
       const node = this.#index(event.key, event.object);
@@ -102,9 +109,9 @@ export class GarbageCollector {
     if (node) this.#queue.add(node.key);
   }
 
-  #enqueueNamespaceOf(node: Node): void {
-    if (!node.namespace) return;
-    const ns = this.#byKey.get(`/registry/core/namespaces/${node.namespace}`);
+  #enqueueNamespace(namespace: string | undefined): void {
+    if (!namespace) return;
+    const ns = this.#byKey.get(`/registry/core/namespaces/${namespace}`);
     if (ns?.deleting) this.#queue.add(ns.key);
   }
 
@@ -121,15 +128,19 @@ export class GarbageCollector {
     const parts = key.split('/');
     const type = this.#catalog.byGroupResource(parts[2] === 'core' ? '' : parts[2]!, parts[3]!) ?? this.#typeOf(obj);
     if (!type || !obj.metadata.uid) return undefined;
+    const owners = obj.metadata.ownerReferences ?? [];
+    const finalizers = obj.metadata.finalizers ?? [];
+    const isNamespace = type.kind === 'Namespace' && type.group === '';
+    if (owners.length === 0 && finalizers.length === 0 && obj.metadata.deletionTimestamp === undefined && !isNamespace) return undefined;
     const node: Node = {
       key,
       uid: obj.metadata.uid,
       type,
       namespace: obj.metadata.namespace,
       name: obj.metadata.name!,
-      owners: (obj.metadata.ownerReferences ?? []).map((r) => r.uid),
+      owners: owners.map((r) => r.uid),
       deleting: obj.metadata.deletionTimestamp !== undefined,
-      finalizers: obj.metadata.finalizers ?? [],
+      finalizers,
     };
     this.#byKey.set(key, node);
     this.#byUid.set(node.uid, node);
@@ -237,14 +248,24 @@ export class GarbageCollector {
     await this.#removeFinalizer(node, 'orphan');
   }
 
-  /** A terminating namespace is emptied; its finalizer goes when nothing is left in it. */
+  /**
+   * A terminating namespace is emptied, from a listing of every namespaced kind in the store (the
+   * graph does not hold every object); its finalizer goes when nothing is left in it. Each delete
+   * in it brings the namespace back here.
+   */
   async #emptyNamespace(node: Node): Promise<void> {
     let remaining = 0;
-    for (const other of [...this.#byKey.values()]) {
-      if (other.namespace !== node.name || !other.type.namespaced) continue;
-      remaining++;
-      if (!other.deleting) {
-        await this.#registry.delete(other.type, other.namespace, other.name, { user: gcUser, propagationPolicy: 'Background', preconditions: { uid: other.uid } }).catch(ignoreGone);
+    const listed = new Set<string>();
+    for (const type of this.#catalog.all()) {
+      const prefix = `${storagePrefix(type)}${node.name}/`;
+      // Several served versions of a kind share one storage prefix.
+      if (!type.namespaced || listed.has(prefix)) continue;
+      listed.add(prefix);
+      const { items } = await this.#store.list(prefix);
+      for (const other of items) {
+        remaining++;
+        if (other.metadata.deletionTimestamp !== undefined) continue;
+        await this.#registry.delete(type, node.name, other.metadata.name!, { user: gcUser, propagationPolicy: 'Background', preconditions: { uid: other.metadata.uid! } }).catch(ignoreGone);
       }
     }
     if (remaining === 0) await this.#removeFinalizer(node, 'kubernetes');
