@@ -211,8 +211,8 @@ export interface PodInfo {
  * of one template hand in the same `tolerations` array, and their PodInfos share one parsed list
  * instead of holding a copy each. An absent source gives one shared empty list. The lists are
  * shared, so nothing may change them; they are not frozen because the scheduler's hot loops read
- * them on every node, and frozen arrays there would make those reads polymorphic (twice as slow in
- * the affinity and spreading benchmarks).
+ * them on every node, and a mix of frozen and ordinary arrays there would make those reads
+ * polymorphic.
  */
 const parsedParts = new WeakMap<object, Map<string, readonly unknown[]>>();
 const none: readonly never[] = [];
