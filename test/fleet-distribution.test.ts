@@ -15,6 +15,7 @@ import { kubectlFor } from '../src/testing/kubectl.ts';
 import { waitFor } from '../src/testing/wait.ts';
 import { clusterController, fleetController } from '../src/fleet/index.ts';
 import { distributionControllers } from '../src/fleet/distribution/index.ts';
+import { webDeploymentYaml, webPolicyYaml } from '../src/testing/manifests.ts';
 
 const clusterYaml = (name: string, region: string, nodes: number) => `
 apiVersion: fleet.nephele.dev/v1alpha1
@@ -59,24 +60,8 @@ describe('fleet distribution', () => {
 
   it('divides a Deployment 90/10 by a static-weight policy, and sums the members\' status into the template', async () => {
     await ok(['create', 'namespace', 'shop']);
-    await ok(['apply', '-f', '-'], `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: shop }
-spec:
-  replicas: 10
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec: { containers: [{ name: web, image: nginx:1.27, resources: { requests: { cpu: 100m, memory: 64Mi } } }] }
----
-apiVersion: policy.nephele.dev/v1alpha1
-kind: DistributionPolicy
-metadata: { name: web, namespace: shop }
-spec:
-  resourceSelectors: [{ apiVersion: apps/v1, kind: Deployment, name: web }]
-  placement:
-    clusterAffinity: { clusterNames: [east, west] }
+    await ok(['apply', '-f', '-'], `${webDeploymentYaml({ replicas: 10 })}---
+${webPolicyYaml(`    clusterAffinity: { clusterNames: [east, west] }
     replicaScheduling:
       replicaSchedulingType: Divided
       replicaDivisionPreference: Weighted
@@ -84,7 +69,7 @@ spec:
         staticWeightList:
           - { targetCluster: { clusterNames: [east] }, weight: 90 }
           - { targetCluster: { clusterNames: [west] }, weight: 10 }
-`);
+`)}`);
     let seen = '';
     await waitFor('9 pods on east and 1 on west', async () => {
       seen = await ok(['get', 'resourcebindings,works', '-A', '-o', 'yaml']).catch((e: Error) => e.message);

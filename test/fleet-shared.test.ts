@@ -16,6 +16,7 @@ import { waitFor } from '../src/testing/wait.ts';
 import { clusterController, fleetController, type FleetController } from '../src/fleet/index.ts';
 import { distributionControllers } from '../src/fleet/distribution/index.ts';
 import { runCli } from '../src/testing/cli.ts';
+import { webDeploymentYaml, webPolicyYaml } from '../src/testing/manifests.ts';
 
 const controllers = (): FleetController[] => [clusterController({ heartbeatMs: 200, gracePeriodMs: 2000 }), fleetController(), ...distributionControllers({ resyncMs: 300 })];
 
@@ -30,24 +31,8 @@ const workload = (replicas: number) => `apiVersion: v1
 kind: Namespace
 metadata: { name: shop }
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: shop }
-spec:
-  replicas: ${replicas}
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec: { containers: [{ name: web, image: nginx:1.27, resources: { requests: { cpu: 500m, memory: 256Mi } } }] }
----
-apiVersion: policy.nephele.dev/v1alpha1
-kind: DistributionPolicy
-metadata: { name: web, namespace: shop }
-spec:
-  resourceSelectors: [{ apiVersion: apps/v1, kind: Deployment, name: web }]
-  placement:
-    replicaScheduling: { replicaSchedulingType: Divided, replicaDivisionPreference: Weighted }
-`;
+${webDeploymentYaml({ replicas, cpu: '500m', memory: '256Mi' })}---
+${webPolicyYaml('    replicaScheduling: { replicaSchedulingType: Divided, replicaDivisionPreference: Weighted }\n')}`;
 
 describe('hubs sharing a member read-only', () => {
   const homes: string[] = [];

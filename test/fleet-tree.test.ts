@@ -17,6 +17,7 @@ import { kubectlFor } from '../src/testing/kubectl.ts';
 import { waitFor } from '../src/testing/wait.ts';
 import { clusterController, fleetController, type FleetController } from '../src/fleet/index.ts';
 import { distributionControllers } from '../src/fleet/distribution/index.ts';
+import { webDeploymentYaml, webPolicyYaml } from '../src/testing/manifests.ts';
 
 const controllers = (): FleetController[] => [clusterController({ heartbeatMs: 200, gracePeriodMs: 2000 }), fleetController(), ...distributionControllers({ resyncMs: 300 })];
 
@@ -87,30 +88,15 @@ spec: { mode: Push, kubeconfigSecretRef: { namespace: nephele-system, name: ${na
   it('places a Deployment on the right leaves through the children, with the ready count coming back up', async () => {
     const ok = kubectlFor(parent.kubeconfigPath);
     await ok(['create', 'namespace', 'shop']);
-    await ok(['apply', '-f', '-'], `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: shop, labels: { tier: app } }
-spec:
-  replicas: 8
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec: { containers: [{ name: web, image: nginx:1.27, resources: { requests: { cpu: 100m, memory: 64Mi } } }] }
----
-apiVersion: policy.nephele.dev/v1alpha1
-kind: DistributionPolicy
-metadata: { name: web, namespace: shop }
-spec:
-  resourceSelectors: [{ apiVersion: apps/v1, kind: Deployment, name: web }]
-  placement:
-    replicaScheduling:
+    await ok(['apply', '-f', '-'], `${webDeploymentYaml({ replicas: 8, labels: 'tier: app' })}---
+${webPolicyYaml(`    replicaScheduling:
       replicaSchedulingType: Divided
       replicaDivisionPreference: Weighted
       weightPreference:
         staticWeightList:
           - { targetCluster: { clusterNames: [child-a] }, weight: 3 }
           - { targetCluster: { clusterNames: [child-b] }, weight: 1 }
-`);
+`)}`);
     const [a, b] = hubs as [TestHub, TestHub];
     await waitFor('6 pods under child-a and 2 under child-b', async () =>
       (await leafPods(a, 'child-a-1')) + (await leafPods(a, 'child-a-2')) === 6 && (await leafPods(b, 'child-b-1')) + (await leafPods(b, 'child-b-2')) === 2,
