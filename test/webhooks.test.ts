@@ -143,6 +143,8 @@ describe('admission webhooks on a simulated cluster', () => {
     })]);
     const created = await kubectl(['create', '-f', '-'], configMap('m1', 'mutate'));
     assert.equal(created.code, 0, created.stderr);
+    // The webhook's warnings reach the client as Warning headers, which kubectl prints.
+    assert.match(created.stderr, /^Warning: labelled by the test webhook$/m);
 
     const [call] = callsTo('/label');
     assert.ok(call, 'the webhook was called');

@@ -372,7 +372,7 @@ export class ApiHandler {
           const options = await this.#deleteOptions(ctx, dryRun);
           const labelSelector = parseLabelSelector(q.get('labelSelector') ?? undefined);
           const fieldSelector = parseFieldSelector(q.get('fieldSelector') ?? undefined, supportedFieldLabels(type));
-          const deleted = await registry.deleteCollection(type, namespace, { labelSelector, fieldSelector }, { user, ...options });
+          const deleted = await registry.deleteCollection(type, namespace, { labelSelector, fieldSelector }, { user, ...options, warnings: ctx.warnings });
           return this.#sendJson(ctx, 200, { kind: type.listKind, apiVersion: apiVersionOf(type), metadata: {}, items: deleted });
         }
         default:
@@ -412,7 +412,7 @@ export class ApiHandler {
       case 'DELETE': {
         ctx.audit.verb = 'delete';
         const options = await this.#deleteOptions(ctx, dryRun);
-        const outcome = await registry.delete(type, namespace, name, { user, ...options });
+        const outcome = await registry.delete(type, namespace, name, { user, ...options, warnings: ctx.warnings });
         if (!outcome.deleted) return this.#sendObject(ctx, 202, type, outcome.object);
         return this.#sendJson(ctx, 200, {
           kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',

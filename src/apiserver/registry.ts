@@ -50,6 +50,8 @@ export interface DeleteOptions {
   propagationPolicy?: PropagationPolicy;
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** Collects validating webhooks' warnings for the response's Warning headers. */
+  warnings?: string[];
 }
 
 export interface ListQuery {
@@ -248,7 +250,7 @@ export class ObjectRegistry {
       if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) {
         throw errors.conflict(type.plural, type.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
       }
-      await this.admission.validate({ operation: 'DELETE', type, namespace, name, subresource: undefined, object: undefined, oldObject: old, user: options.user, dryRun: !!options.dryRun });
+      await this.admission.validate({ operation: 'DELETE', type, namespace, name, subresource: undefined, object: undefined, oldObject: old, user: options.user, dryRun: !!options.dryRun, ...(options.warnings ? { warnings: options.warnings } : {}) });
       const finalizers = new Set(old.metadata.finalizers ?? []);
       const policy = options.propagationPolicy ?? defaultPropagation;
       if (policy === 'Orphan') finalizers.add('orphan');
@@ -466,7 +468,8 @@ export class ObjectRegistry {
     this.#handleUnknownFields(type, obj, options);
     type.applyDefaults?.(obj);
     const name = typeof obj.metadata.name === 'string' ? obj.metadata.name : String(obj.metadata.name ?? '');
-    const request = { operation, type, namespace: obj.metadata.namespace, name, subresource: options.subresource, object: obj, oldObject: old, user: options.user, dryRun: !!options.dryRun };
+    // Webhooks' warnings go to the response's Warning headers with the registry's own.
+    const request = { operation, type, namespace: obj.metadata.namespace, name, subresource: options.subresource, object: obj, oldObject: old, user: options.user, dryRun: !!options.dryRun, ...(options.warnings ? { warnings: options.warnings } : {}) };
     await this.admission.mutate(request);
     const causes: StatusCause[] = [
       ...validateObjectMeta(obj.metadata, nameRuleOf(type), type.namespaced),
