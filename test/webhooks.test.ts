@@ -212,6 +212,40 @@ describe('admission webhooks on a simulated cluster', () => {
     assert.equal(callsTo('/deny')[0]!.review.request.operation, 'CREATE');
   });
 
+  it('calls a webhook only when all its matchConditions hold; one that cannot be evaluated follows failurePolicy', async () => {
+    await configure('ValidatingWebhookConfiguration', 'conditional', [hook('cond.example.com', '/deny', 'cond', {
+      matchConditions: [
+        { name: 'create-only', expression: "request.operation == 'CREATE'" },
+        { name: 'flagged', expression: "has(object.data.flag) && object.data.flag == 'deny'" },
+      ],
+    })]);
+    const before = callsTo('/deny').length;
+    await ok(['create', '-f', '-'], configMap('c1', 'cond'));
+    assert.equal(callsTo('/deny').length, before, 'a false condition skips the webhook');
+    const flagged = (name: string, testCase: string) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', labels: { case: testCase } }, data: { flag: 'deny' } });
+    const denied = await kubectl(['create', '-f', '-'], flagged('c2', 'cond'));
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /admission webhook "cond\.example\.com" denied the request/);
+    assert.equal(callsTo('/deny').length, before + 1);
+
+    const missingKey = (name: string, failurePolicy: string) => hook(name, '/allow', `broken-${failurePolicy.toLowerCase()}`, {
+      failurePolicy, matchConditions: [{ name: 'missing', expression: "object.data.nothere == 'x'" }],
+    });
+    await configure('ValidatingWebhookConfiguration', 'broken-conditions', [missingKey('fail.example.com', 'Fail'), missingKey('ignore.example.com', 'Ignore')]);
+    const failed = await kubectl(['create', '-f', '-'], configMap('c3', 'broken-fail'));
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stderr, /failed calling webhook "fail\.example\.com": failed to evaluate match condition "missing": No such key: nothere/);
+    await ok(['create', '-f', '-'], configMap('c4', 'broken-ignore'));
+
+    const invalid = await kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'uncompilable' },
+      webhooks: [hook('bad.example.com', '/allow', 'never', { matchConditions: [{ name: 'half', expression: '1 +' }, { name: 'half', expression: 'true' }] })],
+    }));
+    assert.notEqual(invalid.code, 0);
+    assert.match(invalid.stderr, /webhooks\[0\]\.matchConditions\[0\]\.expression: Invalid value: .*compilation failed/);
+    assert.match(invalid.stderr, /webhooks\[0\]\.matchConditions\[1\]\.name: Duplicate value/);
+  });
+
   it('sends validating webhooks the object as mutated, and deletes with the old object', async () => {
     await configure('MutatingWebhookConfiguration', 'label-for-validation', [hook('label2.example.com', '/label', 'observe')]);
     await configure('ValidatingWebhookConfiguration', 'observer', [hook('observe.example.com', '/allow', 'observe', {

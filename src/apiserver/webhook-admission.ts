@@ -10,7 +10,8 @@
  * - matching: rules (operations, API groups, versions, resources with `*` and `pods/status`-style
  *   subresources, scope), namespaceSelector (the namespace's labels, or the Namespace object's own
  *   for namespaces), objectSelector (old or new object's labels); matchPolicy is treated as Exact
- *   (each kind is served in one version here, so Equivalent finds nothing more);
+ *   (each kind is served in one version here, so Equivalent finds nothing more); matchConditions
+ *   (CEL, see match-conditions.ts): a false one skips the webhook, an error is a failed call;
  * - mutating webhooks run one after another, by configuration name and then in listed order, their
  *   JSON patches applied to the object; with `reinvocationPolicy: IfNeeded` a webhook runs once
  *   more when a later one changed the object;
@@ -28,6 +29,7 @@ import { isPlainObject, jsonEqual } from '../machinery/object.ts';
 import { StatusError, errors, statusReasons, type StatusReason } from '../machinery/status-error.ts';
 import { labelSelectorFromObject, type LabelSelector } from '../machinery/selectors.ts';
 import { applyJsonPatch } from '../machinery/patch/index.ts';
+import { compileMatchConditions, evaluateMatchConditions, matchConditionProblems, type MatchCondition } from './match-conditions.ts';
 import type { ResourceType } from '../api/resource-type.ts';
 import type { TypeCatalog } from '../api/type-catalog.ts';
 import type { AdmissionRequest, MutatingAdmissionPlugin, ValidatingAdmissionPlugin } from './admission.ts';
@@ -76,6 +78,7 @@ export interface Webhook {
   timeoutSeconds: number;
   admissionReviewVersions: string[];
   reinvocationPolicy: 'Never' | 'IfNeeded';
+  matchConditions: MatchCondition[];
 }
 
 const configurationPlurals: Record<WebhookPhase, string> = {
@@ -148,6 +151,7 @@ export function webhooksOf(configuration: KubeObject, phase: WebhookPhase): Webh
       timeoutSeconds: Math.min(30, Math.max(1, Math.trunc(timeout))),
       admissionReviewVersions: strings(entry.admissionReviewVersions),
       reinvocationPolicy: entry.reinvocationPolicy === 'IfNeeded' ? 'IfNeeded' : 'Never',
+      matchConditions: compileMatchConditions(entry.matchConditions),
     } satisfies Webhook;
   });
 }
@@ -456,7 +460,13 @@ export class WebhookAdmission {
   }
 
   async #validate(request: AdmissionRequest): Promise<void> {
-    if (this.#stopped || isExemptFromWebhooks(request.type)) return;
+    if (isExemptFromWebhooks(request.type)) {
+      // A configuration whose matchConditions do not compile is refused, as kube-apiserver refuses it.
+      const causes = request.object && request.type.plural.endsWith('webhookconfigurations') ? matchConditionProblems(request.object) : [];
+      if (causes.length > 0) throw errors.invalid(request.type.kind, request.type.group, request.name, causes);
+      return;
+    }
+    if (this.#stopped) return;
     const hooks = this.webhooks('validating');
     if (hooks.length === 0) return;
     const labels = this.#namespaceLabelsOnce(request);
@@ -470,8 +480,23 @@ export class WebhookAdmission {
   async #matches(hook: Webhook, request: AdmissionRequest, namespaceLabels: () => Promise<Record<string, string> | undefined>): Promise<boolean> {
     if (!rulesMatch(hook, request)) return false;
     if (!objectSelectorMatches(hook, request)) return false;
-    if (hook.namespaceSelector.requirements.length === 0) return true;
-    return namespaceSelectorMatches(hook, request, await namespaceLabels());
+    if (hook.namespaceSelector.requirements.length > 0 && !namespaceSelectorMatches(hook, request, await namespaceLabels())) return false;
+    return this.#conditionsMatch(hook, request);
+  }
+
+  /** The webhook's matchConditions: true to call it; an evaluation error follows its failurePolicy. */
+  #conditionsMatch(hook: Webhook, request: AdmissionRequest): boolean {
+    if (hook.matchConditions.length === 0) return true;
+    const { object, oldObject, ...attributes } = admissionReviewRequest(request, '');
+    const outcome = evaluateMatchConditions(hook.matchConditions, { object, oldObject, request: attributes });
+    if (outcome.result === 'call') return true;
+    if (outcome.result === 'skip') return false;
+    const message = `failed calling webhook "${hook.name}": failed to evaluate match condition ${JSON.stringify(outcome.condition)}: ${outcome.message}`;
+    if (hook.failurePolicy === 'Ignore') {
+      this.#log(`webhook admission: ${message} (failurePolicy Ignore: the request goes on)`);
+      return false;
+    }
+    throw errors.internal(`Internal error occurred: ${message}`);
   }
 
   /** Looks up the namespace's labels at most once per request, and only if a selector needs them. */
