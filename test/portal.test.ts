@@ -206,3 +206,20 @@ test('the events view streams the hub\'s events and filters them', async () => {
   });
   await shot('events');
 });
+
+test('a cluster shared read-only from another hub is marked so in the clusters table and on its page', async () => {
+  await createManifestObjects(`apiVersion: fleet.nephele.dev/v1alpha1
+kind: Cluster
+metadata: { name: shared-observed }
+spec: { mode: Push, access: ReadOnly, provider: aws, region: eu-west-1, kubeconfigSecretRef: { namespace: nephele-system, name: shared-observed-kubeconfig } }
+`, hub.catalog, hub.registry, seedUser);
+  await page.goto(page.url().replace(/\/ui\/.*$/, '/ui/clusters'));
+  const table = page.getByTestId('clusters-table');
+  const row = table.locator('[data-cluster="shared-observed"]');
+  await row.waitFor();
+  assert.match(await row.innerText(), /read-only/);
+  assert.doesNotMatch(await table.locator('[data-cluster="aws-us-east-1"]').innerText(), /read-only/);
+  await row.getByRole('link', { name: 'shared-observed' }).click();
+  await page.waitForURL(/\/ui\/clusters\/shared-observed$/);
+  await page.getByText('read-only: another hub owns its workloads').waitFor();
+});

@@ -46,6 +46,8 @@ export interface ClusterSummary {
   region: string;
   zone: string;
   mode: string;
+  /** `ReadOnly` for a cluster another hub owns and this hub only observes; `ReadWrite` otherwise. */
+  access: 'ReadWrite' | 'ReadOnly';
   health: Health;
   nodes: number;
   readyNodes: number;
@@ -69,6 +71,7 @@ export function clusterSummary(obj: WatchedObject): ClusterSummary {
     region: String(spec.region ?? 'unknown'),
     zone: String(spec.zone ?? ''),
     mode: String(spec.mode ?? ''),
+    access: spec.access === 'ReadOnly' ? 'ReadOnly' : 'ReadWrite',
     health: health(obj),
     nodes: Number(status.nodeCount ?? 0),
     readyNodes: Number(status.readyNodeCount ?? 0),

@@ -113,7 +113,7 @@ export function ClusterPage(props: { name: string }) {
       <Placeholder loading={!clusters.loaded} error={clusters.error} empty={false} emptyText="">
         {s && cluster ? (
           <>
-            <p className="muted">{s.provider} · {s.region}{s.zone ? ` · ${s.zone}` : ''} · {s.mode} · {s.version || 'version unknown'} · {s.readyNodes}/{s.nodes} nodes ready</p>
+            <p className="muted">{s.provider} · {s.region}{s.zone ? ` · ${s.zone}` : ''} · {s.mode}{s.access === 'ReadOnly' ? ' (read-only: another hub owns its workloads)' : ''} · {s.version || 'version unknown'} · {s.readyNodes}/{s.nodes} nodes ready</p>
             <div className="split">
               <div className="panel">
                 <h2>Conditions</h2>

@@ -17,7 +17,7 @@ interface Column {
 }
 
 const columns: Column[] = [
-  { id: 'name', label: 'Name', width: '2fr', value: (c) => c.name, render: (c) => <Link to={`/clusters/${encodeURIComponent(c.name)}`}>{c.name}</Link> },
+  { id: 'name', label: 'Name', width: '2fr', value: (c) => c.name, render: (c) => <><Link to={`/clusters/${encodeURIComponent(c.name)}`}>{c.name}</Link>{c.access === 'ReadOnly' ? <> <span className="badge read-only" title="Shared with another hub that owns its workloads: this hub only observes it">read-only</span></> : null}</> },
   { id: 'health', label: 'Health', width: '1fr', value: (c) => c.health, render: (c) => <span className={`badge ${c.health.toLowerCase()}`}>{c.health}</span> },
   { id: 'provider', label: 'Provider', width: '0.8fr', value: (c) => c.provider },
   { id: 'region', label: 'Region', width: '1.2fr', value: (c) => c.region },
