@@ -17,6 +17,7 @@ import type { PlacementSpec } from '../src/api/kinds/policy.ts';
 import type { KubeObject } from '../src/machinery/object.ts';
 import { makeCluster, makeWorkload, schedulePlacement, type PlacementInput } from '../src/fleet/placement/index.ts';
 import { machineInfo, percentile, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { seededRandom as seeded } from '../src/machinery/random.ts';
 
 export interface PlacementBenchOptions {
   /** Clusters in the large fleet. */
@@ -29,18 +30,6 @@ export interface PlacementBenchOptions {
 }
 
 export const defaultPlacementBenchOptions: PlacementBenchOptions = { clusters: 1000, decisions: 5000, warmup: 1000, seed: 1 };
-
-/** mulberry32: a small seeded generator, so every run builds the same fleet and the same decisions. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function csvRows(file: string): string[][] {
   const text = readFileSync(new URL(`../data/${file}`, import.meta.url), 'utf8');

@@ -14,12 +14,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startHub } from '../src/hub/hub.ts';
 import { InProcessClient, Informer, controllerUser } from '../src/client/index.ts';
 import { clusterController, fleetRefs } from '../src/fleet/index.ts';
 import type { KubeObject } from '../src/machinery/object.ts';
-import { emitReport, exposeGc, formatReport, machineInfo, numberArg, percentile, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { benchArgs, emitReport, exposeGc, formatReport, machineInfo, numberArg, percentile, round, target, type BenchReport, type BenchResult } from './report.ts';
 
 export interface RegistrationBenchOptions {
   /** Simulated Clusters to create. The issue's target is 1,000. */
@@ -129,31 +128,17 @@ export async function runRegistrationBench(options: Partial<RegistrationBenchOpt
   return { bench: 'fleet-registration', date: new Date().toISOString(), machine: machineInfo(), config: { ...o }, results, notes };
 }
 
-const usage = 'usage: node bench/fleet-registration.ts [--clusters N] [--nodes M] [--concurrency C] [--instance-type T] [--no-member-controllers] [--json]';
+const usage = 'usage: node bench/fleet-registration.ts [--clusters N] [--nodes M] [--concurrency C] [--instance-type T] [--no-member-controllers] [--json] [--record]';
 
 export async function main(argv: string[]): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        clusters: { type: 'string' },
-        nodes: { type: 'string' },
-        concurrency: { type: 'string' },
-        'instance-type': { type: 'string' },
-        'no-member-controllers': { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${usage}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.error(usage);
-    return;
-  }
+  const values = benchArgs(argv, {
+    clusters: { type: 'string' },
+    nodes: { type: 'string' },
+    concurrency: { type: 'string' },
+    'instance-type': { type: 'string' },
+    'no-member-controllers': { type: 'boolean', default: false },
+  }, usage);
+  if (!values) return;
   const whole = (name: string, raw: string | undefined, fallback: number, min: number): number => numberArg(name, raw, fallback, { min, integer: true, usage });
   const d = defaultRegistrationBenchOptions;
   exposeGc();
@@ -164,7 +149,7 @@ export async function main(argv: string[]): Promise<void> {
     instanceType: values['instance-type'] ?? d.instanceType,
     memberControllers: !values['no-member-controllers'],
   }, (line) => console.error(`[bench fleet-registration] ${line}`));
-  await emitReport(report, { json: values.json });
+  await emitReport(report, { json: values.json, record: values.record });
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

@@ -8,32 +8,21 @@
  *
  * Each part can also run on its own with `node bench/fleet-PART.ts --help`.
  */
-import { parseArgs } from 'node:util';
-import { emitReport, exposeGc, machineInfo, numberArg, type BenchReport, type BenchResult } from './report.ts';
+import { benchArgs, emitReport, exposeGc, machineInfo, numberArg, type BenchReport, type BenchResult } from './report.ts';
 import { runRegistrationBench } from './fleet-registration.ts';
 import { runPlacementBench } from './fleet-placement.ts';
 import { runDistributionBench } from './fleet-distribution.ts';
 
-const usage = `usage: npm run -s bench -- fleet [--json] [--parts registration,placement,distribution]
+const usage = `usage: npm run -s bench -- fleet [--json] [--record] [--parts registration,placement,distribution]
        [--clusters N (registration, default 1000)] [--nodes M (default 100)] [--member-controllers]
        [--deployments N (distribution, default 1000)]`;
 
 export async function main(argv: string[]): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
-      json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-      parts: { type: 'string' }, clusters: { type: 'string' }, nodes: { type: 'string' }, deployments: { type: 'string' },
-      'member-controllers': { type: 'boolean', default: false },
-    } }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${usage}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.error(usage);
-    return;
-  }
+  const values = benchArgs(argv, {
+    parts: { type: 'string' }, clusters: { type: 'string' }, nodes: { type: 'string' }, deployments: { type: 'string' },
+    'member-controllers': { type: 'boolean', default: false },
+  }, usage);
+  if (!values) return;
   const all = ['registration', 'placement', 'distribution'];
   const parts = values.parts ? values.parts.split(',').map((p) => p.trim()) : all;
   for (const p of parts) {
@@ -63,7 +52,7 @@ export async function main(argv: string[]): Promise<void> {
   if (parts.includes('distribution')) add('distribution', await runDistributionBench({ deployments: whole('deployments', values.deployments, 1000) }, log('distribution')));
   notes.push('anchors: Karmada\'s published 100-cluster test (registration p99 6.9 s, scheduling p99 32 ms, distribution p99 1.3 s) and the paper in seed 004 (joining under 1 s, scheduling under 200 ms): different machines and setups, read them as orders of magnitude');
   const report: BenchReport = { bench: 'fleet', date: new Date().toISOString(), machine, config, results, notes };
-  await emitReport(report, { json: values.json });
+  await emitReport(report, { json: values.json, record: values.record });
 }
 
 if (import.meta.main) await main(process.argv.slice(2));

@@ -7,14 +7,13 @@
  *
  *   npm run -s bench -- portal [--json] [--clusters N] [--runs N]
  */
-import { parseArgs } from 'node:util';
 import { startTestHub } from '../src/testing/hub.ts';
 import { ensurePortalBuilt } from '../src/hub/portal.ts';
 import { launchChromium, newPortalPage } from '../ui/testing/browser.ts';
-import { emitReport, machineInfo, numberArg, percentile, programVersion, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { benchArgs, emitReport, machineInfo, numberArg, percentile, programVersion, round, target, type BenchReport, type BenchResult } from './report.ts';
 import { chromiumPath } from '../ui/testing/browser.ts';
 
-const usage = 'usage: npm run -s bench -- portal [--json] [--clusters N (default 1000)] [--runs N (default 5)]';
+const usage = 'usage: npm run -s bench -- portal [--json] [--record] [--clusters N (default 1000)] [--runs N (default 5)]';
 const providers = [['aws', ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-1']], ['gcp', ['europe-west1', 'us-central1', 'asia-east1']], ['azure', ['eastus', 'westeurope', 'japaneast']]] as const;
 
 function clusterObject(i: number) {
@@ -39,20 +38,10 @@ function clusterStatus(i: number) {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({ args: argv, strict: true, allowPositionals: false, options: {
-      json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-      clusters: { type: 'string' }, runs: { type: 'string' },
-    } }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${usage}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.error(usage);
-    return;
-  }
+  const values = benchArgs(argv, {
+    clusters: { type: 'string' }, runs: { type: 'string' },
+  }, usage);
+  if (!values) return;
   const whole = (name: string, raw: string | undefined, fallback: number): number => numberArg(name, raw, fallback, { min: 1, integer: true, usage });
   const count = whole('clusters', values.clusters, 1000);
   const runs = whole('runs', values.runs, 5);
@@ -125,5 +114,5 @@ export async function main(argv: string[]): Promise<void> {
     await hub.close();
   }
   const report: BenchReport = { bench: 'portal', date: new Date().toISOString(), machine, config: { clusters: count, runs, viewport: '1280x800', browser: 'headless Chromium' }, results, notes };
-  await emitReport(report, { json: values.json });
+  await emitReport(report, { json: values.json, record: values.record });
 }

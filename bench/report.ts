@@ -3,6 +3,7 @@
  * a flat list of results. A result may carry an anchor: a target it must meet, or a baseline
  * measured in the same run that it should be read against.
  */
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
@@ -173,6 +174,34 @@ export async function emitReport(report: BenchReport, options: { json: boolean; 
     writeFileSync(file, json);
     console.error(`recorded ${file.pathname}`);
   }
+}
+
+/**
+ * A benchmark's command line: its own `options` plus `--json`, `--record` and `--help`, parsed
+ * strictly. A parse error ends the run with the message, the usage and exit code 2; `--help`
+ * prints the usage and answers undefined, so the caller returns.
+ */
+const commonBenchOptions = {
+  json: { type: 'boolean', default: false },
+  record: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type BenchArgValues<T extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; strict: true; allowPositionals: false; options: T & typeof commonBenchOptions }>>['values'];
+
+export function benchArgs<T extends ParseArgsOptionsConfig>(argv: string[], options: T, usage: string): BenchArgValues<T> | undefined {
+  let values: BenchArgValues<T>;
+  try {
+    values = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { ...options, ...commonBenchOptions } }).values as BenchArgValues<T>;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+  if ((values as { help?: boolean }).help) {
+    console.error(usage);
+    return undefined;
+  }
+  return values;
 }
 
 /**

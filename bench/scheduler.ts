@@ -11,10 +11,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { KubeObject } from '../src/machinery/object.ts';
 import { makeNode, makePod, Scheduler, type Binder } from '../src/scheduler/index.ts';
-import { emitReport, machineInfo, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { benchArgs, emitReport, machineInfo, round, target, type BenchReport, type BenchResult } from './report.ts';
 
 interface Workload {
   name: string;
@@ -141,28 +140,13 @@ const usage = `usage: npm run -s bench -- scheduler [--json] [--record] [--workl
 
 /** Runs the benchmark with `argv` (the arguments after the benchmark's name) and prints the report. */
 export async function main(argv: string[]): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        json: { type: 'boolean', default: false },
-        record: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        workloads: { type: 'string' },
-        scale: { type: 'string' },
-        runs: { type: 'string' },
-        'cpu-prof': { type: 'string' },
-      },
-    }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${usage}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.error(usage);
-    return;
-  }
+  const values = benchArgs(argv, {
+    workloads: { type: 'string' },
+    scale: { type: 'string' },
+    runs: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+  }, usage);
+  if (!values) return;
   const scale = values.scale === undefined ? 1 : Number(values.scale);
   if (!Number.isFinite(scale) || scale <= 0 || scale > 10) {
     console.error(`--scale must be a number above 0 and at most 10, got "${values.scale}"`);

@@ -8,8 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
-import { parseArgs } from 'node:util';
-import { emitReport, exposeGc, machineInfo, numberArg, round, target, type BenchReport, type BenchResult } from './report.ts';
+import { benchArgs, emitReport, exposeGc, machineInfo, numberArg, round, target, type BenchReport, type BenchResult } from './report.ts';
 import { startSimulatedCluster } from '../src/sim/index.ts';
 import { podsRef, deploymentsRef, namespacesRef } from '../src/sim/resources.ts';
 import { Informer, type ObjectClient } from '../src/client/index.ts';
@@ -119,28 +118,13 @@ const usage = 'usage: npm run -s bench -- sim [--json] [--record] [--nodes N] [-
 
 /** `npm run bench -- sim`: a table, or with --json one JSON document on stdout; progress on stderr. */
 export async function main(argv: string[]): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        json: { type: 'boolean', default: false },
-        record: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        nodes: { type: 'string' },
-        pods: { type: 'string' },
-        'per-deployment': { type: 'string' },
-        speed: { type: 'string' },
-      },
-    }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${usage}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    console.error(usage);
-    return;
-  }
+  const values = benchArgs(argv, {
+    nodes: { type: 'string' },
+    pods: { type: 'string' },
+    'per-deployment': { type: 'string' },
+    speed: { type: 'string' },
+  }, usage);
+  if (!values) return;
   const d = defaultSimBenchOptions;
   const options: SimBenchOptions = {
     nodes: numberArg('nodes', values.nodes, d.nodes, { min: 1, usage }),

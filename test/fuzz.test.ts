@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify as toYaml, parse as parseYaml } from 'yaml';
 import { recordWrites, storeSnapshot } from '../src/testing/store-writes.ts';
 import { startTestHub, type TestHub } from '../src/testing/hub.ts';
+import { seededRandom } from '../src/machinery/random.ts';
 
 const seed = Number(process.env.FUZZ_SEED ?? 20261122);
 const requestCount = Number(process.env.FUZZ_COUNT ?? 5000);
@@ -24,18 +25,11 @@ const concurrency = 8;
 const maxBody = 3 * 1024 * 1024;
 const answerTimeoutMs = 10_000;
 
-/** mulberry32: a small, fast, seedable PRNG; good enough to pick test inputs. */
+/** Test inputs picked by a seeded generator, so a failing case can be replayed. */
 class Random {
-  #state: number;
+  readonly next: () => number;
   constructor(seedValue: number) {
-    this.#state = seedValue >>> 0;
-  }
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seedValue);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -13,7 +13,7 @@ import { isPlainObject } from '../machinery/object.ts';
 import { KubeMemberClient } from '../member/index.ts';
 import { addBootstrapToken, bootstrapTokenPattern } from '../hub/security/index.ts';
 import { clusterAgent } from '../fleet/clusters/index.ts';
-import { parseClusterName, parseDuration, parseLabels } from './join.ts';
+import { clusterFlags, parseClusterName, parseDuration, withClusterFlags, type ClusterFlags } from './join.ts';
 import { stopOnSignal } from './sim.ts';
 
 /**
@@ -37,16 +37,11 @@ export function hubClient(path: string, token?: string): HttpClient {
   return new HttpClient({ server: cluster.server, token, ...(caPem ? { caPem } : {}), insecureSkipTlsVerify: cluster['insecure-skip-tls-verify'] === true });
 }
 
-interface AgentFlags {
+interface AgentFlags extends ClusterFlags {
   hubKubeconfig: string;
   kubeconfig: string;
   name: string;
   token?: string;
-  labels?: Record<string, string>;
-  provider?: string;
-  region?: string;
-  zone?: string;
-  readOnly?: boolean;
   heartbeat: number;
 }
 
@@ -63,17 +58,13 @@ export function registerAgent(program: Command, fail: (message: string) => never
       }
     });
 
-  program.command('agent')
+  const agent = program.command('agent')
     .description('run beside a member cluster: register it with the hub (pull mode), report its status, apply its Work')
     .requiredOption('--hub-kubeconfig <file>', 'kubeconfig of the hub (its server and CA; its credentials unless --token)')
     .requiredOption('--kubeconfig <file>', 'kubeconfig of the member cluster this agent runs beside')
     .requiredOption('--name <name>', 'the cluster\'s name on the hub', parseClusterName)
-    .option('--token <token>', 'a bootstrap token from `nephele token create`, used instead of the hub kubeconfig\'s credentials')
-    .option('--labels <k=v,...>', 'labels for the Cluster', parseLabels)
-    .option('--provider <p>', 'cloud provider or site')
-    .option('--region <r>', 'region the cluster runs in')
-    .option('--zone <z>', 'zone the cluster runs in')
-    .option('--read-only', 'report status only, never apply Work: for a cluster another hub owns (spec.access ReadOnly)')
+    .option('--token <token>', 'a bootstrap token from `nephele token create`, used instead of the hub kubeconfig\'s credentials');
+  withClusterFlags(agent, 'report status only, never apply Work: for a cluster another hub owns (spec.access ReadOnly)')
     .option('--heartbeat <duration>', 'time between status reports', parseDuration, 10_000)
     .action(async (opts: AgentFlags) => {
       if (opts.token !== undefined && !bootstrapTokenPattern.test(opts.token)) fail(`--token is not a bootstrap token: expected six and sixteen lower-case letters or digits around a dot (abcdef.0123456789abcdef), as \`nephele token create\` prints`);
@@ -91,11 +82,7 @@ export function registerAgent(program: Command, fail: (message: string) => never
       }
       const agent = clusterAgent({
         name: opts.name, hub, member, heartbeatMs: opts.heartbeat,
-        ...(opts.labels ? { labels: opts.labels } : {}),
-        ...(opts.provider ? { provider: opts.provider } : {}),
-        ...(opts.region ? { region: opts.region } : {}),
-        ...(opts.zone ? { zone: opts.zone } : {}),
-        ...(opts.readOnly ? { readOnly: true } : {}),
+        ...clusterFlags(opts),
       });
       try {
         await agent.start();

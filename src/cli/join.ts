@@ -136,25 +136,51 @@ export async function joinCluster(options: JoinOptions): Promise<JoinResult> {
   }
 }
 
+/** What `join` and `agent` say about a cluster: its labels, where it runs, and whether this hub only observes it. */
+export interface ClusterFlags {
+  labels?: Record<string, string>;
+  provider?: string;
+  region?: string;
+  zone?: string;
+  readOnly?: boolean;
+}
+
+/** Adds the ClusterFlags options to a command; `readOnly` explains what --read-only means for it. */
+export function withClusterFlags(command: Command, readOnly: string): Command {
+  return command
+    .option('--labels <k=v,...>', 'labels for the Cluster', parseLabels)
+    .option('--provider <p>', 'cloud provider or site (aws, gcp, azure, onprem, edge)')
+    .option('--region <r>', 'region the cluster runs in')
+    .option('--zone <z>', 'zone the cluster runs in')
+    .option('--read-only', readOnly);
+}
+
+/** The ClusterFlags that were given, and only those. */
+export function clusterFlags(opts: ClusterFlags): ClusterFlags {
+  return {
+    ...(opts.labels ? { labels: opts.labels } : {}),
+    ...(opts.provider ? { provider: opts.provider } : {}),
+    ...(opts.region ? { region: opts.region } : {}),
+    ...(opts.zone ? { zone: opts.zone } : {}),
+    ...(opts.readOnly ? { readOnly: true } : {}),
+  };
+}
+
 /** The hub's kubeconfig: `--hub-kubeconfig`, else HOME/kubeconfig. */
 export function hubKubeconfigPath(opts: { hubKubeconfig?: string; home: string }): string {
   return opts.hubKubeconfig ?? join(resolve(opts.home), 'kubeconfig');
 }
 
 export function registerJoin(program: Command, fail: (message: string) => never): void {
-  program.command('join')
+  withClusterFlags(program.command('join')
     .description('register a member cluster the hub reaches with a kubeconfig (push mode) and wait until it is Ready')
     .argument('<name>', 'the cluster\'s name on the hub', parseClusterName)
     .requiredOption('--kubeconfig <file>', 'kubeconfig of the member cluster (stored in a Secret on the hub)')
     .option('--hub-kubeconfig <file>', 'kubeconfig of the hub (default: HOME/kubeconfig)')
-    .option('--home <dir>', 'the hub\'s home directory', '.nephele')
-    .option('--labels <k=v,...>', 'labels for the Cluster', parseLabels)
-    .option('--provider <p>', 'cloud provider or site (aws, gcp, azure, onprem, edge)')
-    .option('--region <r>', 'region the cluster runs in')
-    .option('--zone <z>', 'zone the cluster runs in')
-    .option('--read-only', 'share the cluster with the hub that owns its workloads: observe it, never write to it (spec.access ReadOnly)')
+    .option('--home <dir>', 'the hub\'s home directory', '.nephele'),
+  'share the cluster with the hub that owns its workloads: observe it, never write to it (spec.access ReadOnly)')
     .option('--timeout <duration>', 'how long to wait for Ready', parseDuration, 60_000)
-    .action(async (name: string, opts: { kubeconfig: string; hubKubeconfig?: string; home: string; labels?: Record<string, string>; provider?: string; region?: string; zone?: string; readOnly?: boolean; timeout: number }) => {
+    .action(async (name: string, opts: ClusterFlags & { kubeconfig: string; hubKubeconfig?: string; home: string; timeout: number }) => {
       let kubeconfig: string;
       try {
         kubeconfig = flattenKubeconfig(opts.kubeconfig);
@@ -171,7 +197,7 @@ export function registerJoin(program: Command, fail: (message: string) => never)
         fail(`cannot use the hub's kubeconfig ${hubPath}: ${(err as Error).message} (pass --hub-kubeconfig FILE or --home DIR)`);
       }
       try {
-        const result = await joinCluster({ name, kubeconfig, hub, ...(opts.labels ? { labels: opts.labels } : {}), ...(opts.provider ? { provider: opts.provider } : {}), ...(opts.region ? { region: opts.region } : {}), ...(opts.zone ? { zone: opts.zone } : {}), ...(opts.readOnly ? { readOnly: true } : {}), timeoutMs: opts.timeout });
+        const result = await joinCluster({ name, kubeconfig, hub, ...clusterFlags(opts), timeoutMs: opts.timeout });
         const status = isPlainObject(result.cluster.status) ? result.cluster.status : {};
         if (result.ready) {
           console.log(`cluster ${name} joined: Ready, ${String(status.nodeCount ?? 0)} node(s), Kubernetes ${String(status.kubernetesVersion ?? 'unknown')}`);

@@ -9,6 +9,7 @@ import { podInfo, type PodInfo } from './pod-info.ts';
 import { inTreeRegistry } from './plugins/registry.ts';
 import { disruptionBudget } from './disruption-budget.ts';
 import { makeNode, makePod } from './testing.ts';
+import { seededRandom as seeded } from '../machinery/random.ts';
 
 function preempt(nodes: KubeObject[], existing: KubeObject[], pod: KubeObject, pdbs: KubeObject[] = []) {
   const cache = new SchedulerCache();
@@ -86,18 +87,6 @@ describe('DefaultPreemption', () => {
     assert.equal(r.node, undefined);
   });
 });
-
-/** A seeded generator (mulberry32), so a failing case can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The in-tree registry with NodeResourcesFit unable to judge by arithmetic: every dry run changes the node. */
 const podChangingRegistry: Readonly<Record<string, PluginFactory>> = {

@@ -9,6 +9,7 @@ import { SchedulerCache } from './cache.ts';
 import { defaultSchedulerConfiguration, type ProfileConfiguration } from './config.ts';
 import { Framework } from './framework.ts';
 import { podInfo } from './pod-info.ts';
+import { seededRandom } from '../machinery/random.ts';
 
 export interface WhatIfPlacement {
   /** `namespace/name` of the candidate. */
@@ -29,18 +30,6 @@ export interface WhatIfResult {
   unschedulable: WhatIfRejection[];
 }
 
-/** A small deterministic generator, so what-if answers do not depend on Math.random. */
-function seeded(seed = 0x9e3779b9): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function build(nodes: readonly KubeObject[], existingPods: readonly KubeObject[], profile?: ProfileConfiguration) {
   const cache = new SchedulerCache();
   for (const n of nodes) cache.addNode(n);
@@ -48,7 +37,7 @@ function build(nodes: readonly KubeObject[], existingPods: readonly KubeObject[]
   const base = profile ?? defaultSchedulerConfiguration().profiles[0]!;
   // No preemption and no binding in a what-if.
   const whatIfProfile: ProfileConfiguration = { ...base, points: { ...base.points, postFilter: [], reserve: [], bind: [] } };
-  const fwk = new Framework(whatIfProfile, { snapshot: cache, random: seeded() });
+  const fwk = new Framework(whatIfProfile, { snapshot: cache, random: seededRandom(0x9e3779b9) });
   return { cache, fwk };
 }
 

@@ -35,6 +35,7 @@ import { resourceQuotaController, ResourceQuotaAdmission } from './admission/res
 import { LimitRangeDefaulting, LimitRangeValidation } from './admission/limit-range.ts';
 import { installMetricsEndpoints } from './metrics/index.ts';
 import { nodesRef } from './resources.ts';
+import { seededRandom } from '../machinery/random.ts';
 
 export interface SimulatedClusterOptions {
   /** The cluster's name, as the fleet knows it. */
@@ -94,17 +95,6 @@ export function defaultControllers(options: { usage: UsageModel; bind: (namespac
 }
 
 const schedulerUser = { username: 'system:kube-scheduler', groups: ['system:masters'] };
-
-/** A small seeded generator (mulberry32), so scheduling tie-breaks repeat for a seed. */
-function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const quietLog: ControllerLog = (level, message, fields) => {
   if (level === 'error') process.stderr.write(`nephele sim: ${message} ${fields ? JSON.stringify(fields) : ''}\n`);
