@@ -23,6 +23,7 @@ import { cpuPercent, etcdCpuMeter, readMeters, selfCpuMeter, type CpuMeter } fro
 import { percentile, programVersion, round, target, type BenchResult } from './report.ts';
 
 export type Backend = 'sqlite' | 'etcd';
+export type WatchProtocol = 'http2' | 'http1.1';
 
 export interface ApiBenchOptions {
   /** Length of each measured phase, in seconds. */
@@ -39,6 +40,10 @@ export interface ApiBenchOptions {
   watchIntervalMs: number;
   /** Worker threads reading the watch streams (the writes are timed on the main thread). */
   watchThreads: number;
+  /** Protocols the watch phase runs over, one after the other: HTTP/2 multiplexes the watches, HTTP/1.1 opens a connection each. */
+  watchProtocols: WatchProtocol[];
+  /** Watches sharing one HTTP/2 connection, as the informers of one client-go process share one. */
+  watchStreamsPerConnection: number;
   /** Objects in the namespace the list phase lists (and the list limit). */
   listSize: number;
   backends: Backend[];
@@ -54,6 +59,8 @@ export const defaultApiBenchOptions: ApiBenchOptions = {
   watchUpdates: 200,
   watchIntervalMs: 5,
   watchThreads: 2,
+  watchProtocols: ['http2', 'http1.1'],
+  watchStreamsPerConnection: 500,
   listSize: 100,
   backends: ['sqlite', 'etcd'],
 };
@@ -125,7 +132,7 @@ async function measureBackend(backend: Backend, options: ApiBenchOptions, outcom
     log(`${backend}: hub at ${hub.url} on ${hubStore}`);
     const meters: CpuMeter[] = [{ name: 'hub', millis: () => hub.cpuMillis() }, selfCpuMeter, ...(etcdMeter ? [etcdMeter] : [])];
     await measureThroughput(backend, options, hub, client, rawStore, meters, outcome, log);
-    await measureWatchDelivery(backend, options, hub, client, meters, outcome, log);
+    for (const protocol of options.watchProtocols) await measureWatchDelivery(backend, protocol, options, hub, client, meters, outcome, log);
   } finally {
     for (const cleanup of cleanups.reverse()) {
       try {
@@ -372,15 +379,17 @@ const deliveryStallMs = 15_000;
 /**
  * Opens `watchers` watch streams on one namespace, then updates objects in it `watchUpdates` times,
  * one write every `watchIntervalMs`, and records for every (write, watcher) pair the time from
- * just before the write's request was sent to the moment its event reached that watcher.
+ * just before the write's request was sent to the moment its event reached that watcher. Over
+ * HTTP/2 the watches share connections, `watchStreamsPerConnection` each; over HTTP/1.1 each
+ * has its own. The writes always go over HTTP/1.1, on the benchmark's keep-alive client.
  */
-async function measureWatchDelivery(backend: Backend, options: ApiBenchOptions, hub: HubProcess, client: HubClient, meters: CpuMeter[], outcome: ApiBenchOutcome, log: Log): Promise<void> {
+async function measureWatchDelivery(backend: Backend, protocol: WatchProtocol, options: ApiBenchOptions, hub: HubProcess, client: HubClient, meters: CpuMeter[], outcome: ApiBenchOutcome, log: Log): Promise<void> {
   const { watchers, watchUpdates: updates } = options;
   if (watchers === 0 || updates === 0) return;
   const basePath = `/api/v1/namespaces/${ns.watch}/configmaps`;
   const current: KubeObject[] = [];
   for (let j = 0; j < Math.min(watchedObjects, updates); j++) {
-    current.push(JSON.parse(await client.expect(201, 'POST', basePath, JSON.stringify(configMap(ns.watch, `watched-${j}`, -1)))) as KubeObject);
+    current.push(JSON.parse(await client.expect(201, 'POST', basePath, JSON.stringify(configMap(ns.watch, `watched-${protocol.replace('.', '')}-${j}`, -1)))) as KubeObject);
   }
   const listed = JSON.parse(await client.expect(200, 'GET', basePath)) as { metadata: { resourceVersion: string } };
   const from = listed.metadata.resourceVersion;
@@ -390,8 +399,10 @@ async function measureWatchDelivery(backend: Backend, options: ApiBenchOptions, 
     const started = await startWatchReaders({
       url: hub.url, token: hub.token, caPem: hub.caPem, path: `${basePath}?watch=true&resourceVersion=${from}&timeoutSeconds=600`,
       watchers, updates, threads: options.watchThreads,
+      ...(protocol === 'http2' ? { http2StreamsPerConnection: options.watchStreamsPerConnection } : {}),
     });
-    log(`${backend}: ${watchers} watches open in ${((performance.now() - openStarted) / 1000).toFixed(1)} s, read by ${options.watchThreads} thread(s)`);
+    const connections = protocol === 'http2' ? `${Math.ceil(watchers / options.watchStreamsPerConnection)} HTTP/2 connection(s)` : `${watchers} HTTP/1.1 connections`;
+    log(`${backend}: ${watchers} watches open over ${connections} in ${((performance.now() - openStarted) / 1000).toFixed(1)} s, read by ${started.threads} thread(s)`);
     return started;
   })();
   const { arrivals } = readers;
@@ -433,7 +444,7 @@ async function measureWatchDelivery(backend: Backend, options: ApiBenchOptions, 
     }
     const totalMs = performance.now() - t0;
     const cpu = cpuPercent(cpuBefore, await readMeters(meters), totalMs);
-    if (options.hubCpuProfileDir) await hub.stopProfile(join(options.hubCpuProfileDir, `${backend}-watch.cpuprofile`));
+    if (options.hubCpuProfileDir) await hub.stopProfile(join(options.hubCpuProfileDir, `${backend}-watch-${protocol}.cpuprofile`));
 
     const received = readers.received();
     const latencies = new Float64Array(received);
@@ -449,20 +460,20 @@ async function measureWatchDelivery(backend: Backend, options: ApiBenchOptions, 
     const p99 = percentile(latencies, 99);
     const max = latencies[latencies.length - 1] ?? Number.NaN;
     ackMs.sort();
-    const label = `${backend} watch delivery`;
+    const label = `${backend} watch delivery over ${protocol === 'http2' ? 'HTTP/2' : 'HTTP/1.1'}`;
     outcome.results.push(
       { name: `${label} p50`, value: round(p50), unit: 'ms' },
       { name: `${label} p99`, value: round(p99), unit: 'ms', anchor: target(p99, '<=', targets.watchP99Ms, 'ms') },
       { name: `${label} max`, value: round(max), unit: 'ms' },
       { name: `${label}: events delivered`, value: received, unit: 'events', anchor: target(received, '>=', expected, 'events') },
       ...cpuResults(label, meters, cpu),
-      { name: `${backend} update latency with ${watchers} watches p50`, value: round(percentile(ackMs, 50)), unit: 'ms' },
-      { name: `${backend} update latency with ${watchers} watches p99`, value: round(percentile(ackMs, 99)), unit: 'ms' },
+      { name: `${label}: update latency with ${watchers} watches p50`, value: round(percentile(ackMs, 50)), unit: 'ms' },
+      { name: `${label}: update latency with ${watchers} watches p99`, value: round(percentile(ackMs, 99)), unit: 'ms' },
     );
     if (received < expected) {
-      outcome.notes.push(`${backend}: ${expected - received} of ${expected} watch events had not arrived ${deliveryStallMs / 1000} s after the last one did; the percentiles cover the ${received} that arrived`);
+      outcome.notes.push(`${label}: ${expected - received} of ${expected} watch events had not arrived ${deliveryStallMs / 1000} s after the last one did; the percentiles cover the ${received} that arrived`);
     }
-    log(`${backend}: watch: ${updates} writes in ${(writesMs / 1000).toFixed(1)} s (ack p99 ${percentile(ackMs, 99).toFixed(1)} ms), ${received}/${expected} events delivered in ${(totalMs / 1000).toFixed(1)} s; `
+    log(`${label}: ${updates} writes in ${(writesMs / 1000).toFixed(1)} s (ack p99 ${percentile(ackMs, 99).toFixed(1)} ms), ${received}/${expected} events delivered in ${(totalMs / 1000).toFixed(1)} s; `
       + `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (${describeCpu(meters, cpu)})`);
   } finally {
     await readers.close();

@@ -5,11 +5,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaultApiBenchOptions, runApiBench, type ApiBenchOptions, type Backend } from './api.ts';
+import { defaultApiBenchOptions, runApiBench, type ApiBenchOptions, type Backend, type WatchProtocol } from './api.ts';
 import { formatReport, machineInfo, type BenchReport } from './report.ts';
 
 const usage = `usage: npm run -s bench -- api [--json] [--record] [--duration SECONDS] [--warmup SECONDS] [--clients N]
-       [--watchers N] [--watch-updates N] [--watch-interval MS] [--watch-threads N] [--list-size N] [--backends sqlite,etcd] [--hub-cpu-prof DIR]`;
+       [--watchers N] [--watch-updates N] [--watch-interval MS] [--watch-threads N] [--watch-protocols http2,http1.1] [--watch-streams-per-connection N] [--list-size N] [--backends sqlite,etcd] [--hub-cpu-prof DIR]`;
 
 const benchmarks = ['api', 'scheduler', 'sim', 'fleet', 'portal'];
 
@@ -56,6 +56,8 @@ function parse(argv: string[]) {
       'watch-updates': { type: 'string' },
       'watch-interval': { type: 'string' },
       'watch-threads': { type: 'string' },
+      'watch-protocols': { type: 'string' },
+      'watch-streams-per-connection': { type: 'string' },
       'list-size': { type: 'string' },
       backends: { type: 'string' },
       'hub-cpu-prof': { type: 'string' },
@@ -90,6 +92,14 @@ function backendsOption(raw: string | undefined): Backend[] {
   return [...new Set(names)] as Backend[];
 }
 
+function watchProtocolsOption(raw: string | undefined): WatchProtocol[] {
+  if (raw === undefined) return defaultApiBenchOptions.watchProtocols;
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of names) if (p !== 'http2' && p !== 'http1.1') fail(`--watch-protocols: unknown protocol "${p}"; use http2, http1.1 or both (comma-separated)`);
+  if (names.length === 0) fail('--watch-protocols names no protocol; use http2, http1.1 or http2,http1.1');
+  return [...new Set(names)] as WatchProtocol[];
+}
+
 const d = defaultApiBenchOptions;
 const options: ApiBenchOptions = {
   durationSeconds: numberOption('duration', values.duration, d.durationSeconds, 0.1, false),
@@ -99,6 +109,8 @@ const options: ApiBenchOptions = {
   watchUpdates: numberOption('watch-updates', values['watch-updates'], d.watchUpdates, 0, true),
   watchIntervalMs: numberOption('watch-interval', values['watch-interval'], d.watchIntervalMs, 0, false),
   watchThreads: numberOption('watch-threads', values['watch-threads'], d.watchThreads, 1, true),
+  watchProtocols: watchProtocolsOption(values['watch-protocols']),
+  watchStreamsPerConnection: numberOption('watch-streams-per-connection', values['watch-streams-per-connection'], d.watchStreamsPerConnection, 1, true),
   listSize: numberOption('list-size', values['list-size'], d.listSize, 1, true),
   backends: backendsOption(values.backends),
   ...(values['hub-cpu-prof'] ? { hubCpuProfileDir: values['hub-cpu-prof'] } : {}),

@@ -2,7 +2,8 @@
  * The reading side of the API benchmark's watch phase: many watch streams, read in worker threads
  * so that reading a thousand streams never delays the writes being timed on the main thread.
  *
- * Each stream is a plain TLS connection carrying one `GET ...?watch=true` request. A reader does
+ * Over HTTP/1.1 each stream is a plain TLS connection carrying one `GET ...?watch=true` request;
+ * over HTTP/2 the streams share connections, as the informers of one client-go process do. A reader does
  * not decode JSON: it only looks for the counter every benchmark write puts in its ConfigMap
  * (`"benchSeq":"N"`) and records, in memory shared with the main thread, the wall-clock time the
  * bytes holding it came off the socket. The response head is checked (it must be a 200) before
@@ -11,6 +12,7 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { connect, type TLSSocket } from 'node:tls';
+import http2 from 'node:http2';
 
 export interface WatchReadersOptions {
   url: string;
@@ -22,6 +24,8 @@ export interface WatchReadersOptions {
   /** Counters run from 0 to `updates - 1`. */
   updates: number;
   threads: number;
+  /** With this, the watches go over HTTP/2, this many to a connection; without, each has its own HTTP/1.1 connection. */
+  http2StreamsPerConnection?: number;
 }
 
 export interface WatchReaders {
@@ -29,6 +33,8 @@ export interface WatchReaders {
   readonly arrivals: Float64Array;
   /** Counters that have arrived so far, over all watchers. */
   received(): number;
+  /** Worker threads reading. */
+  readonly threads: number;
   close(): Promise<void>;
 }
 
@@ -43,6 +49,8 @@ interface WorkerInput {
   updates: number;
   arrivals: SharedArrayBuffer;
   counter: SharedArrayBuffer;
+  /** 0 for HTTP/1.1. */
+  http2StreamsPerConnection: number;
 }
 
 /** Opens the streams across `threads` workers and resolves once every stream has its 200 head. */
@@ -51,13 +59,16 @@ export async function startWatchReaders(options: WatchReadersOptions): Promise<W
   const arrivals = new Float64Array(arrivalsBuffer).fill(Number.NaN);
   const counterBuffer = new SharedArrayBuffer(4);
   const counter = new Int32Array(counterBuffer);
-  const threads = Math.max(1, Math.min(options.threads, options.watchers));
+  const perConnection = options.http2StreamsPerConnection ?? 0;
+  // A connection is read by one thread, so there are no more threads than connections.
+  const connections = perConnection > 0 ? Math.ceil(options.watchers / perConnection) : options.watchers;
+  const threads = Math.max(1, Math.min(options.threads, connections));
   const workers: Worker[] = [];
   const opened: Array<Promise<void>> = [];
   for (let t = 0; t < threads; t++) {
     const first = Math.floor((t * options.watchers) / threads);
     const count = Math.floor(((t + 1) * options.watchers) / threads) - first;
-    const input: WorkerInput = { url: options.url, token: options.token, caPem: options.caPem, path: options.path, first, count, watchers: options.watchers, updates: options.updates, arrivals: arrivalsBuffer, counter: counterBuffer };
+    const input: WorkerInput = { url: options.url, token: options.token, caPem: options.caPem, path: options.path, first, count, watchers: options.watchers, updates: options.updates, arrivals: arrivalsBuffer, counter: counterBuffer, http2StreamsPerConnection: options.http2StreamsPerConnection ?? 0 };
     const worker = new Worker(new URL(import.meta.url), { workerData: input });
     workers.push(worker);
     opened.push(new Promise<void>((resolve, reject) => {
@@ -74,7 +85,7 @@ export async function startWatchReaders(options: WatchReadersOptions): Promise<W
     await close();
     throw err;
   }
-  return { arrivals, received: () => Atomics.load(counter, 0), close };
+  return { arrivals, received: () => Atomics.load(counter, 0), threads, close };
 }
 
 const marker = Buffer.from('"benchSeq":"');
@@ -98,11 +109,12 @@ function runWorker(input: WorkerInput): void {
 
   const record = (watcher: number, data: Buffer, now: number) => {
     for (let at = data.indexOf(marker); at >= 0; at = data.indexOf(marker, at + 1)) {
-      const start = at + marker.length;
-      const end = data.indexOf(quote, start);
-      if (end < 0) return;
-      const seq = Number(data.toString('latin1', start, end));
-      if (!(Number.isInteger(seq) && seq >= 0 && seq < input.updates)) continue;
+      let seq = 0;
+      let digits = 0;
+      let i = at + marker.length;
+      for (; i < data.length && data[i] !== quote; i++, digits++) seq = seq * 10 + (data[i]! - 0x30);
+      if (i === data.length) return;
+      if (!(digits > 0 && seq < input.updates)) continue;
       const slot = seq * input.watchers + watcher;
       if (Number.isNaN(arrivals[slot]!)) {
         arrivals[slot] = now;
@@ -111,13 +123,49 @@ function runWorker(input: WorkerInput): void {
     }
   };
 
+  /**
+   * Reads one stream's body chunk by chunk. A counter split across two chunks is found in a small
+   * joined window over the boundary (the tail kept from the last chunk and the head of this one);
+   * one found twice, in the window and in the chunk, is recorded once.
+   */
+  const reader = (watcher: number) => {
+    let tail: Buffer | undefined;
+    return (chunk: Buffer, now: number) => {
+      if (tail) record(watcher, Buffer.concat([tail, chunk.subarray(0, carryBytes)]), now);
+      record(watcher, chunk, now);
+      tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - carryBytes)));
+    };
+  };
+
+  if (input.http2StreamsPerConnection > 0) {
+    // Windows as large as client-go's (4 MiB a stream, more for the connection), so flow control
+    // never holds the hub back while this side keeps up.
+    const sessions = Array.from({ length: Math.ceil(input.count / input.http2StreamsPerConnection) }, () => {
+      const session = http2.connect(input.url, { ca: input.caPem, settings: { initialWindowSize: 4 * 1024 * 1024 } });
+      session.on('error', (err) => fail(`HTTP/2 connection: ${err.message}`));
+      session.on('connect', () => session.setLocalWindowSize(1 << 30));
+      return session;
+    });
+    for (let i = 0; i < input.count; i++) {
+      const watcher = input.first + i;
+      const stream = sessions[i % sessions.length]!.request({ ':path': input.path, authorization: `Bearer ${input.token}`, accept: 'application/json' });
+      const read = reader(watcher);
+      stream.on('response', (headers) => {
+        if (headers[':status'] !== 200) fail(`watch ${watcher}: status ${headers[':status']}`);
+        else if (--waiting === 0) parentPort!.postMessage({ opened: true });
+      });
+      stream.on('error', (err) => fail(`watch ${watcher}: ${err.message}`));
+      stream.on('data', (chunk: Buffer) => read(chunk, performance.timeOrigin + performance.now()));
+    }
+    return;
+  }
   for (let i = 0; i < input.count; i++) {
     const watcher = input.first + i;
     const socket = connect({ host: hostname, port: Number(port), ca: input.caPem });
     sockets.push(socket);
     let head = true;
     let headText = '';
-    let carry: Buffer = Buffer.alloc(0);
+    const read = reader(watcher);
     socket.on('secureConnect', () => socket.write(request));
     socket.on('error', (err) => fail(`watch ${watcher}: ${err.message}`));
     socket.on('data', (chunk: Buffer) => {
@@ -134,9 +182,7 @@ function runWorker(input: WorkerInput): void {
         chunk = Buffer.from(headText.slice(end + 4), 'latin1');
         if (--waiting === 0) parentPort!.postMessage({ opened: true });
       }
-      const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-      record(watcher, data, now);
-      carry = data.subarray(Math.max(0, data.length - carryBytes));
+      read(chunk, now);
     });
   }
 }

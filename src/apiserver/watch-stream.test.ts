@@ -4,6 +4,7 @@ import { createServer, get, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { createServer as createH2Server, connect as connectH2, type Http2Server } from 'node:http2';
 import { WatchStream, chunkFrame } from './watch-stream.ts';
 
 async function serve(onResponse: (res: ServerResponse) => void): Promise<{ server: Server; port: number }> {
@@ -21,6 +22,14 @@ async function rawResponse(port: number): Promise<string> {
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   await once(socket, 'close');
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** An HTTP/2 (cleartext) server whose compatibility responses go to `onResponse`, as the hub's do. */
+async function serveH2(onResponse: (res: ServerResponse) => void): Promise<{ server: Http2Server; url: string }> {
+  const server = createH2Server((_req, res) => onResponse(res as unknown as ServerResponse));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 describe('WatchStream', () => {
@@ -96,6 +105,73 @@ describe('WatchStream', () => {
       assert.equal(overflowed, 1);
       assert.ok(sent < 10_000, `the stream was cut off (after ${sent} lines)`);
     } finally {
+      server.close();
+    }
+  });
+
+  it('over HTTP/2 sends the bare lines (HTTP/2 frames them) and no Transfer-Encoding, to many streams on one connection', async () => {
+    const streams: WatchStream[] = [];
+    const { server, url } = await serveH2((res) => {
+      streams.push(new WatchStream(res));
+      if (streams.length < 3) return;
+      // One event loop turn's events leave together, every stream getting every line.
+      for (let n = 0; n < 20; n++) for (const stream of streams) stream.send(chunkFrame(`${JSON.stringify({ n })}\n`));
+      setTimeout(() => {
+        for (const stream of streams) stream.send(chunkFrame('{"n":"last"}\n'));
+        for (const stream of streams) stream.end();
+      }, 10);
+    });
+    const session = connectH2(url);
+    try {
+      const bodies = await Promise.all([0, 1, 2].map(() => new Promise<{ status: unknown; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
+        const req = session.request({ ':path': '/watch' });
+        let text = '';
+        let head: Record<string, unknown> = {};
+        req.on('response', (headers) => (head = headers));
+        req.setEncoding('utf8');
+        req.on('data', (chunk: string) => (text += chunk));
+        req.on('end', () => resolve({ status: head[':status'], headers: head, text }));
+        req.on('error', reject);
+      })));
+      for (const body of bodies) {
+        assert.equal(body.status, 200);
+        assert.equal(body.headers['transfer-encoding'], undefined);
+        const seen = body.text.trim().split('\n').map((line) => (JSON.parse(line) as { n: unknown }).n);
+        assert.deepEqual(seen, [...Array.from({ length: 20 }, (_, i) => i), 'last']);
+      }
+    } finally {
+      session.close();
+      server.close();
+    }
+  });
+
+  it('over HTTP/2 cuts off a stream whose client stops reading', async () => {
+    let overflowed = 0;
+    let sent = 0;
+    const { server, url } = await serveH2((res) => {
+      const stream = new WatchStream(res, { maxBufferedBytes: 256 * 1024, onOverflow: () => overflowed++ });
+      const line = chunkFrame(`${JSON.stringify({ pad: 'x'.repeat(16 * 1024) })}\n`);
+      const timer = setInterval(() => {
+        if (stream.closed || sent > 10_000) {
+          clearInterval(timer);
+          return;
+        }
+        for (let i = 0; i < 20; i++) stream.send(line);
+        sent += 20;
+      }, 1);
+    });
+    const session = connectH2(url);
+    session.on('error', () => undefined);
+    try {
+      const req = session.request({ ':path': '/watch' });
+      req.on('error', () => undefined);
+      // Never read: HTTP/2 flow control stops the server sending, and the rest waits in the stream.
+      req.pause();
+      for (let waited = 0; overflowed === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(overflowed, 1);
+      assert.ok(sent < 10_000, `the stream was cut off (after ${sent} lines)`);
+    } finally {
+      session.destroy();
       server.close();
     }
   });

@@ -1,20 +1,26 @@
 /**
- * The response side of a watch: newline-delimited JSON events in an HTTP/1.1 chunked body.
+ * The response side of a watch: newline-delimited JSON events, as an HTTP/1.1 chunked body or as
+ * the DATA of an HTTP/2 stream.
  *
  * A watch event usually goes to many streams at once (a thousand controllers watching one kind),
  * so the costly parts are done once per event, not once per stream: the line is encoded to bytes
- * and framed as a complete chunk (`<size>\r\n<line>\r\n`) a single time, and every stream writes
- * that same Buffer straight to its socket. Through `ServerResponse.write` each stream would
- * encode the string again and hand four buffers (size, CRLF, data, CRLF) to a corked writev.
+ * and framed as a complete HTTP/1.1 chunk (`<size>\r\n<line>\r\n`) a single time; an HTTP/1.1
+ * stream writes that same Buffer straight to its socket, an HTTP/2 stream the line inside it.
+ * Through `ServerResponse.write` each stream would encode the string again and hand four buffers
+ * (size, CRLF, data, CRLF) to a corked writev.
  *
- * Events queued in one turn of the event loop leave in one socket write, so a busy hub pays one
- * TLS record and one system call per stream per turn rather than per event.
+ * Events queued in one turn of the event loop leave together at its end, one write per stream,
+ * and one pass flushes every stream that has something to send. So a busy hub pays one TLS record
+ * and one system call per HTTP/1.1 stream per turn rather than per event; over HTTP/2, where many
+ * watches share one connection (as client-go's informers do), the frames of all of them leave in
+ * one socket write per connection.
  *
- * A stream whose client stops reading is cut off once `maxBufferedBytes` wait in its socket,
+ * A stream whose client stops reading is cut off once `maxBufferedBytes` wait unsent,
  * as kube-apiserver drops unresponsive watchers; the client re-watches from its last
  * resourceVersion, and nothing else on the hub waits for it.
  */
 import type { ServerResponse } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 
 const crlf = Buffer.from('\r\n');
 
@@ -25,23 +31,45 @@ export function chunkFrame(line: string): Buffer {
   return Buffer.concat([size, data, crlf], size.length + data.length + crlf.length);
 }
 
-/**
- * Joined batches, keyed by their first frame (and dropped with it). Streams watching the same thing get
- * the same frames in the same turn, so a thousand of them share one joined Buffer instead of
- * copying a thousand; the cache is checked frame by frame, so a different batch never matches.
- */
-const joined = new WeakMap<Buffer, { frames: Buffer[]; data: Buffer }>();
+/** The line inside a chunk frame, as HTTP/2 carries it (a view, no copy). */
+function unframe(frame: Buffer): Buffer {
+  return frame.subarray(frame.indexOf(crlf) + 2, frame.length - 2);
+}
 
-function joinFrames(frames: Buffer[], bytes: number): Buffer {
-  const cached = joined.get(frames[0]!);
+/**
+ * Joined batches, keyed by their first frame (and dropped with it). Streams watching the same
+ * thing get the same frames in the same turn, so a thousand of them share one joined Buffer
+ * instead of copying a thousand; the cache is checked frame by frame, so a different batch never
+ * matches. HTTP/1.1 batches keep the chunk framing, HTTP/2 batches are the bare lines.
+ */
+interface Joined { frames: Buffer[]; data: Buffer }
+const joinedChunks = new WeakMap<Buffer, Joined>();
+const joinedLines = new WeakMap<Buffer, Joined>();
+
+function joinFrames(frames: readonly Buffer[], framed: boolean): Buffer {
+  const cache = framed ? joinedChunks : joinedLines;
+  const first = frames[0]!;
+  const cached = cache.get(first);
   if (cached && cached.frames.length === frames.length && cached.frames.every((frame, i) => frame === frames[i])) return cached.data;
-  const data = Buffer.concat(frames, bytes);
-  joined.set(frames[0]!, { frames: [...frames], data });
+  const data = frames.length === 1
+    ? (framed ? first : unframe(first))
+    : Buffer.concat(framed ? frames : frames.map(unframe));
+  cache.set(first, { frames: [...frames], data });
   return data;
 }
 
+/** Streams with events queued this turn, flushed together by one task at its end. */
+const queued: WatchStream[] = [];
+let flushScheduled = false;
+
+function flushQueued(): void {
+  flushScheduled = false;
+  const streams = queued.splice(0);
+  for (const stream of streams) stream.flush();
+}
+
 export interface WatchStreamOptions {
-  /** Bytes allowed to wait in the socket before the stream is cut off (default 16 MiB). */
+  /** Bytes allowed to wait unsent before the stream is cut off (default 16 MiB). */
   maxBufferedBytes?: number;
   /** Called once when the stream is cut off for a client that does not read. */
   onOverflow?: () => void;
@@ -51,16 +79,21 @@ export class WatchStream {
   readonly #res: ServerResponse;
   readonly #maxBuffered: number;
   readonly #onOverflow: (() => void) | undefined;
+  /** The HTTP/2 stream under the response, when the request came over HTTP/2. */
+  readonly #h2: ServerHttp2Stream | undefined;
   #open = false;
+  /** Ended by us, or the connection went away. */
   #closed = false;
   readonly #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  #flushScheduled = false;
 
   constructor(res: ServerResponse, options: WatchStreamOptions = {}) {
     this.#res = res;
     this.#maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
     this.#onOverflow = options.onOverflow;
+    this.#h2 = (res as unknown as { stream?: ServerHttp2Stream }).stream;
+    res.once('close', () => {
+      this.#closed = true;
+    });
   }
 
   /** True once the stream has ended or its connection has gone. */
@@ -68,50 +101,50 @@ export class WatchStream {
     return this.#closed || this.#res.writableEnded || this.#res.destroyed;
   }
 
-  /** Sends the response head (200, chunked) if it has not gone yet. */
+  /** Sends the response head (200; chunked over HTTP/1.1) if it has not gone yet. */
   open(): void {
     if (this.#open || this.closed) return;
     this.#open = true;
-    this.#res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
-    // The head must be on the socket before any chunk this stream writes there itself.
+    // HTTP/2 frames the body itself and forbids the Transfer-Encoding header.
+    this.#res.writeHead(200, this.#h2
+      ? { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' }
+      : { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    // The head must be on the wire before any data this stream writes there itself.
     this.#res.flushHeaders();
   }
 
   /** Queues one framed chunk (see `chunkFrame`); it leaves at the end of this event-loop turn. */
   send(frame: Buffer): void {
-    if (this.closed) return;
-    this.open();
-    this.#pending.push(frame);
-    this.#pendingBytes += frame.length;
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.flush());
+    if (this.#closed) return;
+    if (!this.#open) this.open();
+    if (this.#pending.push(frame) > 1) return;
+    queued.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushQueued);
     }
   }
 
   /** Writes what is queued now. */
   flush(): void {
-    this.#flushScheduled = false;
     if (this.#pending.length === 0) return;
-    const socket = this.#res.socket;
-    if (this.closed || !socket || socket.destroyed) {
+    const target = this.#h2 ?? this.#res.socket;
+    if (this.closed || !target || target.destroyed) {
       this.#pending.length = 0;
-      this.#pendingBytes = 0;
       return;
     }
-    const data = this.#pending.length === 1 ? this.#pending[0]! : joinFrames(this.#pending, this.#pendingBytes);
+    const data = joinFrames(this.#pending, this.#h2 === undefined);
     this.#pending.length = 0;
-    this.#pendingBytes = 0;
-    if (socket.writableLength + data.length > this.#maxBuffered) {
+    if (target.writableLength + data.length > this.#maxBuffered) {
       this.#closed = true;
-      socket.destroy();
+      target.destroy();
       this.#onOverflow?.();
       return;
     }
-    socket.write(data);
+    target.write(data);
   }
 
-  /** Flushes, then ends the body (the last chunk comes from ServerResponse itself). */
+  /** Flushes, then ends the body (the last chunk comes from the response itself). */
   end(): void {
     if (this.#closed) return;
     this.flush();

@@ -5,7 +5,6 @@
  * encryption key, kubeconfig), and returns once /readyz would answer 200.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
@@ -28,6 +27,7 @@ import { ApiHandler } from '../apiserver/handler.ts';
 import { ApiMetrics } from '../apiserver/metrics.ts';
 import { WatchCache } from '../apiserver/watch-cache.ts';
 import { WebhookAdmission } from '../apiserver/webhook-admission.ts';
+import { createApiServer, type ApiServer } from './api-server.ts';
 import { InProcessClient } from '../client/index.ts';
 import { Manager, realScheduler, type Scheduler } from '../controller/index.ts';
 import {
@@ -169,7 +169,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   const authenticator = await loadTokens(home, { reload: true });
   const store = await openStore(options.store ?? 'sqlite', home);
   let audit: AuditLog | undefined;
-  let server: Server | undefined;
+  let api: ApiServer | undefined;
   /** Run in reverse order on shutdown, while the store is still open. */
   const stoppers: Array<() => void | Promise<void>> = [];
   const stopAll = async () => {
@@ -256,10 +256,9 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     });
     // The portal and its read-only member proxy belong to the hub, not to simulated member clusters.
     if (profile === 'hub') registerPortal(handler, members);
-    server = createServer({ cert: certs.certPem, key: certs.keyPem, keepAlive: true, requestTimeout: 60_000, maxHeaderSize: 64 * 1024 }, handler.handle);
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 70_000;
-    const listening = server;
+    api = createApiServer({ cert: certs.certPem, key: certs.keyPem }, handler.handle);
+    const served = api;
+    const listening = served.server;
     await new Promise<void>((resolveListen, reject) => {
       listening.once('error', reject);
       listening.listen(options.port ?? 6443, host, () => {
@@ -288,7 +287,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         await stopAll();
         await new Promise<void>((done) => {
           listening.close(() => done());
-          listening.closeAllConnections();
+          served.closeAllConnections();
         });
         await store.close();
         await auditLog?.close();
@@ -296,7 +295,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     };
   } catch (err) {
     await stopAll().catch(() => undefined);
-    server?.close();
+    api?.server.close();
     await store.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
     throw err;
