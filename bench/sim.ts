@@ -46,7 +46,6 @@ export async function runSimBench(options: SimBenchOptions, progress: (line: str
   const afterNodes = heapMiB();
   // With SIM_BENCH_HEAP_SNAPSHOT=path, a snapshot with the nodes only goes to path.nodes, so the two can be compared.
   if (process.env.SIM_BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.SIM_BENCH_HEAP_SNAPSHOT}.nodes`);
-  if (process.env.SIM_BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(`${process.env.SIM_BENCH_HEAP_SNAPSHOT}.nodes`);
   try {
     await cluster.client.create(namespacesRef, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'load' } });
     const deployments = Math.ceil(options.pods / options.perDeployment);

@@ -90,6 +90,7 @@ export async function startWatchReaders(options: WatchReadersOptions): Promise<W
 
 const marker = Buffer.from('"benchSeq":"');
 const quote = 0x22;
+const newline = 0x0a;
 /** Bytes kept from the end of one read so a counter split across two reads is still found. */
 const carryBytes = marker.length + 12;
 
@@ -124,7 +125,8 @@ function runWorker(input: WorkerInput): void {
   };
 
   /**
-   * Reads one stream's body chunk by chunk. A counter split across two chunks is found in a small
+   * Reads one stream's body chunk by chunk. A chunk usually ends with a whole event line; when
+   * one does not, a counter may be split across it and the next, so it is looked for in a small
    * joined window over the boundary (the tail kept from the last chunk and the head of this one);
    * one found twice, in the window and in the chunk, is recorded once.
    */
@@ -133,7 +135,7 @@ function runWorker(input: WorkerInput): void {
     return (chunk: Buffer, now: number) => {
       if (tail) record(watcher, Buffer.concat([tail, chunk.subarray(0, carryBytes)]), now);
       record(watcher, chunk, now);
-      tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - carryBytes)));
+      tail = chunk.length > 0 && chunk[chunk.length - 1] !== newline ? Buffer.from(chunk.subarray(Math.max(0, chunk.length - carryBytes))) : undefined;
     };
   };
 
