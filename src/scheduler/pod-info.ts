@@ -164,45 +164,95 @@ export interface HostPort {
   ip: string;
 }
 
-export interface PodInfo {
-  pod: KubeObject;
-  /** `namespace/name`. */
-  key: string;
-  uid: string;
-  namespace: string;
-  name: string;
-  labels: Record<string, string>;
-  nodeName: string | undefined;
-  schedulerName: string;
-  priority: number;
-  preemptionPolicy: 'PreemptLowerPriority' | 'Never';
-  /** Milliseconds since the epoch the pod started (or was created), for preemption's tie-break. */
-  startTime: number;
-  /** Requests for fitting: containers summed, init containers maxed, overhead added; absent requests count as 0. */
-  requests: Resources;
+/**
+ * What scheduling reads from a pod's spec and annotations. Pods made from one template have the
+ * same, so they share one (see `podInfo`): a cluster of 20,000 pods from a few Deployments holds a
+ * few of these, not 20,000.
+ */
+export interface PodSpecInfo {
+  readonly schedulerName: string;
+  readonly priority: number;
+  readonly preemptionPolicy: 'PreemptLowerPriority' | 'Never';
+  /** Requests for fitting: containers summed, init containers maxed, overhead added; absent requests count as 0. Shared: never changed. */
+  readonly requests: Resources;
   /** CPU for scoring: an absent request counts as 100m. */
-  nonZeroMilliCpu: number;
+  readonly nonZeroMilliCpu: number;
   /** Memory for scoring: an absent request counts as 200Mi. */
-  nonZeroMemory: number;
-  hostPorts: HostPort[];
-  tolerations: Toleration[];
-  nodeSelector: Array<[string, string]>;
-  requiredNodeTerms: NodeSelectorTerm[] | null;
-  preferredNodeTerms: Array<{ weight: number; term: NodeSelectorTerm }>;
-  requiredAffinity: AffinityTerm[];
-  requiredAntiAffinity: AffinityTerm[];
-  preferredAffinity: AffinityTerm[];
-  preferredAntiAffinity: AffinityTerm[];
-  spreadConstraints: SpreadConstraint[];
-  guaranteed: boolean;
+  readonly nonZeroMemory: number;
+  readonly hostPorts: HostPort[];
+  readonly tolerations: Toleration[];
+  readonly nodeSelector: Array<[string, string]>;
+  readonly requiredNodeTerms: NodeSelectorTerm[] | null;
+  readonly preferredNodeTerms: Array<{ weight: number; term: NodeSelectorTerm }>;
+  readonly requiredAffinity: AffinityTerm[];
+  readonly requiredAntiAffinity: AffinityTerm[];
+  readonly preferredAffinity: AffinityTerm[];
+  readonly preferredAntiAffinity: AffinityTerm[];
+  readonly spreadConstraints: SpreadConstraint[];
+  readonly guaranteed: boolean;
   /** True when the pod asked for single-NUMA placement and is Guaranteed, so it is aligned. */
-  numaAligned: boolean;
-  gpuCount: number;
-  gpuModel: string | undefined;
-  gpuLinked: boolean;
-  terminating: boolean;
+  readonly numaAligned: boolean;
+  readonly gpuCount: number;
+  readonly gpuModel: string | undefined;
+  readonly gpuLinked: boolean;
   /** True when the pod has any pod affinity or anti-affinity term. */
-  hasAffinity: boolean;
+  readonly hasAffinity: boolean;
+}
+
+/**
+ * A pod parsed for scheduling: what is its own (identity, labels, node, start time) in fields,
+ * and what comes from its spec in a `PodSpecInfo` it may share with its siblings, read through
+ * getters so that plugins see one flat object.
+ */
+export class PodInfo implements PodSpecInfo {
+  readonly pod: KubeObject;
+  /** `namespace/name`. */
+  readonly key: string;
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly nodeName: string | undefined;
+  /** Milliseconds since the epoch the pod started (or was created), for preemption's tie-break. */
+  readonly startTime: number;
+  readonly terminating: boolean;
+  readonly spec: PodSpecInfo;
+
+  constructor(pod: KubeObject, key: string, uid: string, namespace: string, name: string, labels: Record<string, string>, nodeName: string | undefined, startTime: number, terminating: boolean, spec: PodSpecInfo) {
+    this.pod = pod;
+    this.key = key;
+    this.uid = uid;
+    this.namespace = namespace;
+    this.name = name;
+    this.labels = labels;
+    this.nodeName = nodeName;
+    this.startTime = startTime;
+    this.terminating = terminating;
+    this.spec = spec;
+  }
+
+  get schedulerName(): string { return this.spec.schedulerName; }
+  get priority(): number { return this.spec.priority; }
+  get preemptionPolicy(): 'PreemptLowerPriority' | 'Never' { return this.spec.preemptionPolicy; }
+  get requests(): Resources { return this.spec.requests; }
+  get nonZeroMilliCpu(): number { return this.spec.nonZeroMilliCpu; }
+  get nonZeroMemory(): number { return this.spec.nonZeroMemory; }
+  get hostPorts(): HostPort[] { return this.spec.hostPorts; }
+  get tolerations(): Toleration[] { return this.spec.tolerations; }
+  get nodeSelector(): Array<[string, string]> { return this.spec.nodeSelector; }
+  get requiredNodeTerms(): NodeSelectorTerm[] | null { return this.spec.requiredNodeTerms; }
+  get preferredNodeTerms(): Array<{ weight: number; term: NodeSelectorTerm }> { return this.spec.preferredNodeTerms; }
+  get requiredAffinity(): AffinityTerm[] { return this.spec.requiredAffinity; }
+  get requiredAntiAffinity(): AffinityTerm[] { return this.spec.requiredAntiAffinity; }
+  get preferredAffinity(): AffinityTerm[] { return this.spec.preferredAffinity; }
+  get preferredAntiAffinity(): AffinityTerm[] { return this.spec.preferredAntiAffinity; }
+  get spreadConstraints(): SpreadConstraint[] { return this.spec.spreadConstraints; }
+  get guaranteed(): boolean { return this.spec.guaranteed; }
+  get numaAligned(): boolean { return this.spec.numaAligned; }
+  get gpuCount(): number { return this.spec.gpuCount; }
+  get gpuModel(): string | undefined { return this.spec.gpuModel; }
+  get gpuLinked(): boolean { return this.spec.gpuLinked; }
+  get hasAffinity(): boolean { return this.spec.hasAffinity; }
 }
 
 /**
@@ -238,15 +288,39 @@ function containerResources(c: Json): { requests: Resources; limits: Json; reqs:
   return { requests: Resources.fromList(reqs), limits, reqs };
 }
 
-/** Parses `pod` once for scheduling. Malformed fields read as absent rather than throwing. */
-export function podInfo(pod: KubeObject): PodInfo {
-  const spec = rec(pod.spec);
-  const status = rec(pod.status);
-  const meta = pod.metadata;
-  const namespace = meta.namespace ?? 'default';
-  const name = meta.name ?? '';
-  const annotations = meta.annotations ?? {};
+/**
+ * PodSpecInfos by the identity of the spec parts they are read from, one WeakMap level per part
+ * (`absent` standing for a missing one), then by the scalar fields. Only frozen (stored,
+ * hash-consed) parts are used as keys, so a part cannot change after its PodSpecInfo was read;
+ * a pod with any unfrozen part gets a PodSpecInfo of its own.
+ */
+const specInfos = new WeakMap<object, unknown>();
+const absent = Object.freeze({});
 
+function sharedSpecInfo(spec: Json, annotations: Record<string, string> | undefined, namespace: string): PodSpecInfo {
+  const parts = [spec.containers, spec.initContainers, spec.overhead, spec.affinity, spec.tolerations, spec.nodeSelector, spec.topologySpreadConstraints, annotations];
+  const keys: object[] = [];
+  for (const part of parts) {
+    if (part === undefined || part === null) keys.push(absent);
+    else if (typeof part === 'object' && Object.isFrozen(part)) keys.push(part);
+    else return readSpecInfo(spec, annotations ?? {}, namespace);
+  }
+  let level = specInfos;
+  for (const key of keys) {
+    let next = level.get(key) as WeakMap<object, unknown> | undefined;
+    if (!next) level.set(key, (next = new WeakMap()));
+    level = next;
+  }
+  // The last level holds, under `absent`, the PodSpecInfos of these parts by their scalar fields.
+  let byScalars = level.get(absent) as Map<string, PodSpecInfo> | undefined;
+  if (!byScalars) level.set(absent, (byScalars = new Map()));
+  const scalars = `${namespace}\u0000${String(spec.priority)}\u0000${String(spec.schedulerName)}\u0000${String(spec.preemptionPolicy)}`;
+  let info = byScalars.get(scalars);
+  if (!info) byScalars.set(scalars, (info = readSpecInfo(spec, annotations ?? {}, namespace)));
+  return info;
+}
+
+function readSpecInfo(spec: Json, annotations: Record<string, string>, namespace: string): PodSpecInfo {
   const requests = new Resources();
   let nonZeroCpu = 0;
   let nonZeroMem = 0;
@@ -294,22 +368,15 @@ export function podInfo(pod: KubeObject): PodInfo {
   const podAnti = rec(affinity.podAntiAffinity);
 
   const priority = Number(spec.priority ?? 0);
-  const startTime = Date.parse(String(status.startTime ?? meta.creationTimestamp ?? '')) || 0;
-  const gpuCount = requests.scalar?.get(resourceGpu) ?? 0;
-  const nodeSelector = sharedParse(spec.nodeSelector, '', () => Object.entries(rec(spec.nodeSelector)).map(([k, v]) => [k, String(v)] as [string, string]));
-
-  const info: PodInfo = {
-    pod,
-    key: `${namespace}/${name}`,
-    uid: meta.uid ?? `${namespace}/${name}`,
-    namespace,
-    name,
-    labels: meta.labels ?? {},
-    nodeName: typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined,
+  // Terms without namespaces mean the pod's own: the parse depends on it.
+  const requiredAffinity = sharedParse(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, false));
+  const requiredAntiAffinity = sharedParse(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, false));
+  const preferredAffinity = sharedParse(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, true));
+  const preferredAntiAffinity = sharedParse(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, true));
+  return {
     schedulerName: typeof spec.schedulerName === 'string' && spec.schedulerName !== '' ? spec.schedulerName : 'default-scheduler',
     priority: Number.isFinite(priority) ? priority : 0,
     preemptionPolicy: spec.preemptionPolicy === 'Never' ? 'Never' : 'PreemptLowerPriority',
-    startTime,
     requests,
     nonZeroMilliCpu: nonZeroCpu,
     nonZeroMemory: nonZeroMem,
@@ -320,14 +387,13 @@ export function podInfo(pod: KubeObject): PodInfo {
       value: String(t.value ?? ''),
       effect: t.effect ? String(t.effect) : undefined,
     }))),
-    nodeSelector,
+    nodeSelector: sharedParse(spec.nodeSelector, '', () => Object.entries(rec(spec.nodeSelector)).map(([k, v]) => [k, String(v)] as [string, string])),
     requiredNodeTerms: requiredNode ? sharedParse(requiredNode, '', () => arr(rec(requiredNode).nodeSelectorTerms).map(parseTerm)) : null,
     preferredNodeTerms: sharedParse(nodeAff.preferredDuringSchedulingIgnoredDuringExecution, '', () => arr(nodeAff.preferredDuringSchedulingIgnoredDuringExecution).map((p) => ({ weight: Number(p.weight ?? 0), term: parseTerm(rec(p.preference)) }))),
-    // Terms without namespaces mean the pod's own: the parse depends on it.
-    requiredAffinity: sharedParse(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, false)),
-    requiredAntiAffinity: sharedParse(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, false)),
-    preferredAffinity: sharedParse(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, true)),
-    preferredAntiAffinity: sharedParse(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, true)),
+    requiredAffinity,
+    requiredAntiAffinity,
+    preferredAffinity,
+    preferredAntiAffinity,
     spreadConstraints: sharedParse(spec.topologySpreadConstraints, '', () => arr(spec.topologySpreadConstraints).map((c) => ({
       maxSkew: Math.max(1, Number(c.maxSkew ?? 1)),
       topologyKey: String(c.topologyKey ?? ''),
@@ -339,14 +405,34 @@ export function podInfo(pod: KubeObject): PodInfo {
     }))),
     guaranteed,
     numaAligned: guaranteed && annotations[numaPolicyAnnotation] === 'single-numa-node',
-    gpuCount,
+    gpuCount: requests.scalar?.get(resourceGpu) ?? 0,
     gpuModel: annotations[gpuModelAnnotation],
     gpuLinked: annotations[gpuLinkedAnnotation] === 'true',
-    terminating: meta.deletionTimestamp !== undefined,
-    hasAffinity: false,
+    hasAffinity: requiredAffinity.length > 0 || requiredAntiAffinity.length > 0 || preferredAffinity.length > 0 || preferredAntiAffinity.length > 0,
   };
-  info.hasAffinity = info.requiredAffinity.length > 0 || info.requiredAntiAffinity.length > 0 || info.preferredAffinity.length > 0 || info.preferredAntiAffinity.length > 0;
-  return info;
+}
+
+/** Parses `pod` once for scheduling. Malformed fields read as absent rather than throwing. */
+export function podInfo(pod: KubeObject): PodInfo {
+  const spec = rec(pod.spec);
+  const status = rec(pod.status);
+  const meta = pod.metadata;
+  const namespace = meta.namespace ?? 'default';
+  const name = meta.name ?? '';
+  const key = `${namespace}/${name}`;
+  const startTime = Date.parse(String(status.startTime ?? meta.creationTimestamp ?? '')) || 0;
+  return new PodInfo(
+    pod,
+    key,
+    meta.uid ?? key,
+    namespace,
+    name,
+    meta.labels ?? {},
+    typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined,
+    startTime,
+    meta.deletionTimestamp !== undefined,
+    sharedSpecInfo(spec, meta.annotations, namespace),
+  );
 }
 
 /** True when `pod` has any pod affinity or anti-affinity term. */
