@@ -171,5 +171,5 @@ function involvedObjectOf(object: KubeObject | InvolvedObject): InvolvedObject {
 
 /** A name suffix unique enough within one object: the time in hex plus random bits, as client-go does with nanoseconds. */
 function eventSuffix(now: number): string {
-  return `${now.toString(16)}${randomBytes(3).toString('hex')}`;
+  return `${Math.floor(now).toString(16)}${randomBytes(3).toString('hex')}`;
 }

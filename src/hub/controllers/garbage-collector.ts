@@ -21,6 +21,19 @@ import type { ObjectRegistry } from '../../apiserver/registry.ts';
 import type { UserInfo } from '../../apiserver/admission.ts';
 import { followStore, type StoreFollower, type WatchSource } from './store-follower.ts';
 
+/**
+ * The uids of a list of ownerReferences. The pods of one ReplicaSet hold the same stored list
+ * (the store shares equal parts), so they share one list of uids here too.
+ */
+const uidsOfOwners = new WeakMap<object, readonly string[]>();
+
+function ownerUids(refs: ReadonlyArray<{ uid: string }>): readonly string[] {
+  if (!Object.isFrozen(refs)) return refs.map((r) => r.uid);
+  let uids = uidsOfOwners.get(refs);
+  if (!uids) uidsOfOwners.set(refs, (uids = refs.map((r) => r.uid)));
+  return uids;
+}
+
 const gcUser: UserInfo = { username: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: ['system:serviceaccounts'] };
 
 interface Node {
@@ -29,7 +42,8 @@ interface Node {
   type: ResourceType;
   namespace: string | undefined;
   name: string;
-  owners: string[];
+  /** Owner uids; shared by every object with the same (stored, hash-consed) ownerReferences. */
+  owners: readonly string[];
   deleting: boolean;
   finalizers: string[];
 }
@@ -138,7 +152,7 @@ export class GarbageCollector {
       type,
       namespace: obj.metadata.namespace,
       name: obj.metadata.name!,
-      owners: owners.map((r) => r.uid),
+      owners: ownerUids(owners),
       deleting: obj.metadata.deletionTimestamp !== undefined,
       finalizers,
     };
