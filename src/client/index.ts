@@ -6,6 +6,6 @@ export type {
 export { InProcessClient, controllerUser } from './in-process-client.ts';
 export { HttpClient, reasonForCode, statusErrorOf, type HttpClientOptions } from './http-client.ts';
 export {
-  Informer, SharedInformerFactory, namespaceIndex, type SharedInformerOptions,
+  Informer, SharedInformerFactory, namespaceIndex, byNamespace, type SharedInformerOptions,
   type AddHandler, type DeleteHandler, type ErrorHandler, type IndexFunction, type InformerOptions, type UpdateHandler,
 } from './informer.ts';

@@ -11,7 +11,7 @@ import type { KubeObject } from '../machinery/object.ts';
 import { startTestHub, type TestHub } from '../testing/hub.ts';
 import { makeConfigMap } from '../testing/config-map.ts';
 import { waitFor } from '../testing/wait.ts';
-import { HttpClient, InProcessClient, Informer, type ObjectClient, type ResourceRef } from './index.ts';
+import { HttpClient, InProcessClient, Informer, byNamespace, namespaceIndex, type ObjectClient, type ResourceRef } from './index.ts';
 
 const configMaps: ResourceRef = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
 const namespaces: ResourceRef = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
@@ -76,6 +76,7 @@ for (const [label, makeClient] of clients) {
       // A page size below the object count makes the first sync page through continue tokens.
       const informer = new Informer(client, configMaps, { pageSize: 3, backoff: fastBackoff });
       cleanups.push(() => informer.stop());
+      informer.addIndex(namespaceIndex, byNamespace);
       informer.addIndex('app', (obj) => (obj.metadata.labels?.app ? [obj.metadata.labels.app] : []));
       const events = record(informer);
       informer.start();

@@ -48,7 +48,9 @@ interface Index {
 
 type WatchOutcome = 'ended' | 'expired' | 'interrupted';
 
+/** The conventional name of an index by namespace; an informer has it once added with `addIndex(namespaceIndex, byNamespace)`. */
 export const namespaceIndex = 'namespace';
+export const byNamespace: IndexFunction = (obj) => [obj.metadata.namespace ?? ''];
 
 export class Informer {
   readonly #client: ObjectClient;
@@ -87,7 +89,6 @@ export class Informer {
     this.#maxMs = options.backoff?.maxMs ?? 30_000;
     this.#sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined));
     this.synced = new Promise((resolve) => { this.#resolveSynced = resolve; });
-    this.addIndex(namespaceIndex, (obj) => [obj.metadata.namespace ?? '']);
   }
 
   /** Starts listing and watching; idempotent. Returns at once: await `synced` for the cache. */
@@ -324,9 +325,13 @@ export class Informer {
     const key = keyOfObject(obj);
     const old = this.#cache.get(key);
     if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
-    if (old) this.#remove(key);
+    // An update overwrites the entry in place and moves the key only between the index values
+    // that changed (usually none): deleting and re-adding would leave holes that grow the tables.
     this.#cache.set(key, obj);
-    for (const index of this.#indexes.values()) addToIndex(index, key, obj);
+    for (const index of this.#indexes.values()) {
+      if (old) reindex(index, key, old, obj);
+      else addToIndex(index, key, obj);
+    }
     if (old) {
       for (const handler of [...this.#updateHandlers]) this.#safely(() => handler(obj, old));
     } else {
@@ -338,13 +343,7 @@ export class Informer {
     const old = this.#cache.get(key);
     if (!old) return;
     this.#cache.delete(key);
-    for (const index of this.#indexes.values()) {
-      for (const value of index.fn(old)) {
-        const keys = index.entries.get(value);
-        keys?.delete(key);
-        if (keys?.size === 0) index.entries.delete(value);
-      }
-    }
+    for (const index of this.#indexes.values()) removeFromIndex(index, key, index.fn(old));
   }
 
   #emit(handlers: Set<(obj: KubeObject) => void>, obj: KubeObject): void {
@@ -379,12 +378,29 @@ function keyOfObject(obj: KubeObject): string {
   return keyOf(obj.metadata.namespace, obj.metadata.name ?? '');
 }
 
-function addToIndex(index: Index, key: string, obj: KubeObject): void {
-  for (const value of index.fn(obj)) {
+function addToIndex(index: Index, key: string, obj: KubeObject, values = index.fn(obj)): void {
+  for (const value of values) {
     let keys = index.entries.get(value);
     if (!keys) index.entries.set(value, (keys = new Set()));
     keys.add(key);
   }
+}
+
+function removeFromIndex(index: Index, key: string, values: string[]): void {
+  for (const value of values) {
+    const keys = index.entries.get(value);
+    keys?.delete(key);
+    if (keys?.size === 0) index.entries.delete(value);
+  }
+}
+
+/** Moves `key` from the index values `old` had to those `obj` has, when they differ. */
+function reindex(index: Index, key: string, old: KubeObject, obj: KubeObject): void {
+  const before = index.fn(old);
+  const after = index.fn(obj);
+  if (before.length === after.length && before.every((value, i) => value === after[i])) return;
+  removeFromIndex(index, key, before.filter((value) => !after.includes(value)));
+  addToIndex(index, key, obj, after);
 }
 
 function isExpired(err: unknown): boolean {
