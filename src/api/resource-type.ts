@@ -7,6 +7,7 @@
  */
 import type { KubeObject } from '../machinery/object.ts';
 import type { StatusCause } from '../machinery/status-error.ts';
+import { flatKey } from '../machinery/flat-key.ts';
 
 export interface PrinterColumn {
   name: string;
@@ -89,5 +90,5 @@ export function storagePrefix(type: Pick<ResourceType, 'group' | 'plural'>): str
 }
 
 export function storageKey(type: Pick<ResourceType, 'group' | 'plural' | 'namespaced'>, namespace: string | undefined, name: string): string {
-  return type.namespaced ? `${storagePrefix(type)}${namespace}/${name}` : `${storagePrefix(type)}${name}`;
+  return type.namespaced ? flatKey([storagePrefix(type), String(namespace), '/', name], '') : flatKey([storagePrefix(type), name], '');
 }

@@ -19,6 +19,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { KubeObject } from '../machinery/object.ts';
 import { StatusError, statusReasons, type StatusReason } from '../machinery/status-error.ts';
 import type { ClientWatch, ClientWatchEvent, ObjectClient, ResourceRef } from './client.ts';
+import { flatKey } from '../machinery/flat-key.ts';
 
 export interface InformerOptions {
   /** Only this namespace; all namespaces when undefined. */
@@ -371,7 +372,7 @@ export class Informer {
 }
 
 function keyOf(namespace: string | undefined, name: string): string {
-  return namespace ? `${namespace}/${name}` : name;
+  return namespace ? flatKey([namespace, name], '/') : name;
 }
 
 function keyOfObject(obj: KubeObject): string {

@@ -3,6 +3,7 @@
  * spread constraints read. Every cycle and every node reads these fields instead of the JSON.
  */
 import type { KubeObject } from '../machinery/object.ts';
+import { flatKey } from '../machinery/flat-key.ts';
 import { gpuLinkedAnnotation, gpuModelAnnotation, numaPolicyAnnotation } from './annotations.ts';
 import { defaultMemoryRequest, defaultMilliCpuRequest, resourceGpu, Resources } from './resources.ts';
 
@@ -419,7 +420,7 @@ export function podInfo(pod: KubeObject): PodInfo {
   const meta = pod.metadata;
   const namespace = meta.namespace ?? 'default';
   const name = meta.name ?? '';
-  const key = `${namespace}/${name}`;
+  const key = flatKey([namespace, name], '/');
   const startTime = Date.parse(String(status.startTime ?? meta.creationTimestamp ?? '')) || 0;
   return new PodInfo(
     pod,
