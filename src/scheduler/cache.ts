@@ -20,16 +20,13 @@ export interface Snapshot {
   pods(): Iterable<PodInfo>;
 }
 
-interface PodState {
-  info: PodInfo;
-  nodeName: string;
-  assumed: boolean;
-}
-
 export class SchedulerCache implements Snapshot {
   #byName = new Map<string, NodeInfo>();
   #list: NodeInfo[] = [];
-  #pods = new Map<string, PodState>();
+  /** Every pod placed on a node, bound or assumed, by key. */
+  #pods = new Map<string, PodInfo>();
+  /** The nodes of assumed pods (bound pods carry their node in `nodeName`). */
+  #assumed = new Map<string, string>();
   /** Pods bound to nodes the cache has not heard of yet, attached when the node arrives. */
   #waiting = new Map<string, PodInfo[]>();
   #affinityDirty = true;
@@ -111,10 +108,9 @@ export class SchedulerCache implements Snapshot {
   addPod(pod: KubeObject | PodInfo): PodInfo | undefined {
     const info = 'key' in pod && 'requests' in pod ? (pod as PodInfo) : podInfo(pod as KubeObject);
     if (!info.nodeName) return undefined;
-    const known = this.#pods.get(info.key);
-    if (known) this.#unplace(known.info, known.nodeName);
+    this.#forget(info.key);
     this.#place(info, info.nodeName);
-    this.#pods.set(info.key, { info, nodeName: info.nodeName, assumed: false });
+    this.#pods.set(info.key, info);
     return info;
   }
 
@@ -130,35 +126,40 @@ export class SchedulerCache implements Snapshot {
   /** Forgets a pod, bound or assumed; unknown pods are ignored. */
   removePod(pod: KubeObject | PodInfo): void {
     const key = 'key' in pod && 'requests' in pod ? (pod as PodInfo).key : `${(pod as KubeObject).metadata.namespace ?? 'default'}/${(pod as KubeObject).metadata.name ?? ''}`;
-    const known = this.#pods.get(key);
-    if (!known) return;
-    this.#unplace(known.info, known.nodeName);
-    this.#pods.delete(key);
+    if (this.#forget(key)) this.#pods.delete(key);
   }
 
   /** Counts `info` on `nodeName` before the bind is confirmed, so the next cycle sees it. */
   assumePod(info: PodInfo, nodeName: string): void {
-    const known = this.#pods.get(info.key);
-    if (known) this.#unplace(known.info, known.nodeName);
+    this.#forget(info.key);
     this.#place(info, nodeName);
-    this.#pods.set(info.key, { info, nodeName, assumed: true });
+    this.#pods.set(info.key, info);
+    this.#assumed.set(info.key, nodeName);
   }
 
   /** Undoes assumePod after a failed bind; a pod already confirmed by an informer stays. */
   forgetPod(info: PodInfo): void {
-    const known = this.#pods.get(info.key);
-    if (!known || !known.assumed) return;
-    this.#unplace(known.info, known.nodeName);
+    if (!this.#assumed.has(info.key)) return;
+    this.#forget(info.key);
     this.#pods.delete(info.key);
   }
 
+  /** Takes a known pod off its node (keeping its entry, for the caller to replace or delete); false when unknown. */
+  #forget(key: string): boolean {
+    const known = this.#pods.get(key);
+    if (!known) return false;
+    this.#unplace(known, this.nodeOf(key)!);
+    this.#assumed.delete(key);
+    return true;
+  }
+
   isAssumed(key: string): boolean {
-    return this.#pods.get(key)?.assumed === true;
+    return this.#assumed.has(key);
   }
 
   /** The node a known pod sits on (bound or assumed). */
   nodeOf(key: string): string | undefined {
-    return this.#pods.get(key)?.nodeName;
+    return this.#assumed.get(key) ?? this.#pods.get(key)?.nodeName;
   }
 
   get podCount(): number {
@@ -166,7 +167,7 @@ export class SchedulerCache implements Snapshot {
   }
 
   *pods(): Iterable<PodInfo> {
-    for (const s of this.#pods.values()) yield s.info;
+    yield* this.#pods.values();
   }
 
   #refreshAffinityLists(): void {
