@@ -158,6 +158,13 @@ export class InProcessClient implements ObjectClient {
 }
 
 /** The object with its apiVersion and kind set, as the HTTP API answers. */
+/**
+ * The object with its apiVersion and kind set, as a client reading over HTTP gets it. A stored
+ * object that has them already and is frozen (the memory store's shared objects) is handed out
+ * as it is: a copy per caller would be an extra object per cached pod in every informer.
+ */
 function typed(type: ResourceType, obj: KubeObject): KubeObject {
-  return { ...obj, apiVersion: apiVersionOf(type), kind: type.kind };
+  const apiVersion = apiVersionOf(type);
+  if (obj.apiVersion === apiVersion && obj.kind === type.kind && Object.isFrozen(obj)) return obj;
+  return { ...obj, apiVersion, kind: type.kind };
 }

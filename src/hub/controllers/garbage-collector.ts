@@ -34,6 +34,20 @@ function ownerUids(refs: ReadonlyArray<{ uid: string }>): readonly string[] {
   return uids;
 }
 
+function isNamespace(type: ResourceType): boolean {
+  return type.kind === 'Namespace' && type.group === '';
+}
+
+/** True when two entries of one key differ in nothing the collector acts on. */
+function sameGraphState(a: Node, b: Node): boolean {
+  return a.uid === b.uid && a.type === b.type && a.deleting === b.deleting
+    && sameStrings(a.owners, b.owners) && sameStrings(a.finalizers, b.finalizers);
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((value, i) => value === b[i]));
+}
+
 const gcUser: UserInfo = { username: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: ['system:serviceaccounts'] };
 
 interface Node {
@@ -108,9 +122,13 @@ export class GarbageCollector {
       for (const owner of before?.owners ?? []) this.#enqueueUid(owner);
       this.#enqueueNamespace(before?.namespace ?? last?.metadata.namespace);
     } else if (event.object) {
+      const node = this.#nodeFor(event.key, event.object);
+      // Most updates (a pod's status) change nothing the collector acts on: the entry stays, and
+      // no work is queued (the owners' own changes queue their dependents).
+      if (before && node && sameGraphState(before, node)) return;
       this.#unindex(event.key);
-      const node = this.#index(event.key, event.object);
       if (node) {
+        this.#add(node);
         this.#queue.add(node.key);
         if (node.deleting) for (const owner of node.owners) this.#enqueueUid(owner);
       }
@@ -139,14 +157,20 @@ export class GarbageCollector {
   }
 
   #index(key: string, obj: KubeObject): Node | undefined {
+    const node = this.#nodeFor(key, obj);
+    if (node) this.#add(node);
+    return node;
+  }
+
+  /** The graph entry for an object, or undefined for one the collector need not know. */
+  #nodeFor(key: string, obj: KubeObject): Node | undefined {
     const parts = key.split('/');
     const type = this.#catalog.byGroupResource(parts[2] === 'core' ? '' : parts[2]!, parts[3]!) ?? this.#typeOf(obj);
     if (!type || !obj.metadata.uid) return undefined;
     const owners = obj.metadata.ownerReferences ?? [];
     const finalizers = obj.metadata.finalizers ?? [];
-    const isNamespace = type.kind === 'Namespace' && type.group === '';
-    if (owners.length === 0 && finalizers.length === 0 && obj.metadata.deletionTimestamp === undefined && !isNamespace) return undefined;
-    const node: Node = {
+    if (owners.length === 0 && finalizers.length === 0 && obj.metadata.deletionTimestamp === undefined && !isNamespace(type)) return undefined;
+    return {
       key,
       uid: obj.metadata.uid,
       type,
@@ -156,14 +180,21 @@ export class GarbageCollector {
       deleting: obj.metadata.deletionTimestamp !== undefined,
       finalizers,
     };
-    this.#byKey.set(key, node);
-    this.#byUid.set(node.uid, node);
+  }
+
+  /**
+   * Adds an entry. Only entries the collector looks up by uid (those being deleted, holding
+   * finalizers, or namespaces) are indexed by uid; an owner found in neither is looked up in the
+   * store (`#ownerExists`), so the thousands of plain dependents (pods) cost no uid entry.
+   */
+  #add(node: Node): void {
+    this.#byKey.set(node.key, node);
+    if (node.deleting || node.finalizers.length > 0 || isNamespace(node.type)) this.#byUid.set(node.uid, node);
     for (const owner of node.owners) {
       let set = this.#dependents.get(owner);
       if (!set) this.#dependents.set(owner, (set = new Set()));
-      set.add(key);
+      set.add(node.key);
     }
-    return node;
   }
 
   #unindex(key: string): void {
@@ -203,7 +234,7 @@ export class GarbageCollector {
     if (!node) return;
     if (node.deleting && node.finalizers.includes('orphan')) return this.#orphanDependents(node);
     if (node.deleting && node.finalizers.includes('foregroundDeletion')) return this.#foreground(node);
-    if (node.deleting && node.type.kind === 'Namespace' && node.type.group === '' && node.finalizers.includes('kubernetes')) return this.#emptyNamespace(node);
+    if (node.deleting && isNamespace(node.type) && node.finalizers.includes('kubernetes')) return this.#emptyNamespace(node);
     if (node.owners.length > 0) return this.#checkOwners(node);
   }
 
