@@ -63,30 +63,8 @@ export async function runSimBench(options: SimBenchOptions, progress: (line: str
         },
       });
     }
-    // Running pods as the API reports them, through a watch (a list every poll would cost the
-    // process more than the pods do at 20,000 pods).
-    const runningPods = new Informer(cluster.client, podsRef, { namespace: 'load', fieldSelector: 'status.phase=Running' });
-    runningPods.start();
-    await runningPods.synced;
-    let running = 0;
-    let lastReport = 0;
-    for (;;) {
-      running = runningPods.size;
-      const now = performance.now();
-      if (now - lastReport > 5000) {
-        progress(`${running}/${options.pods} pods Running after ${((now - nodesUp) / 1000).toFixed(0)} s`);
-        lastReport = now;
-      }
-      if (running >= options.pods) break;
-      if (now - started > 15 * 60_000) {
-        notes.push(`gave up after 15 minutes with ${running} of ${options.pods} pods Running`);
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const allRunning = performance.now();
-    await runningPods.stop();
-    running = await countRunning(cluster.client);
+    const { allRunning } = await waitAllRunning(cluster.client, options.pods, started, nodesUp, progress, notes);
+    const running = await countRunning(cluster.client);
     const afterPods = heapMiB();
     // SIM_BENCH_HEAP_SNAPSHOT=path writes a heap snapshot of the cluster with every pod Running.
     if (process.env.SIM_BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.SIM_BENCH_HEAP_SNAPSHOT);
@@ -104,6 +82,36 @@ export async function runSimBench(options: SimBenchOptions, progress: (line: str
     return { bench: 'sim', date: new Date().toISOString(), machine: machineInfo(), config: { ...options }, results, notes };
   } finally {
     await cluster.stop();
+  }
+}
+
+/**
+ * Waits until `pods` pods are Running, as the API reports them through a watch (a list every poll
+ * would cost the process more than the pods do at 20,000 pods). The watch's cache lives only
+ * in here, so it is garbage once this returns and the heap measured after it is the cluster's.
+ */
+async function waitAllRunning(client: ObjectClient, pods: number, started: number, nodesUp: number, progress: (line: string) => void, notes: string[]): Promise<{ allRunning: number }> {
+  const runningPods = new Informer(client, podsRef, { namespace: 'load', fieldSelector: 'status.phase=Running' });
+  runningPods.start();
+  try {
+    await runningPods.synced;
+    let lastReport = 0;
+    for (;;) {
+      const running = runningPods.size;
+      const now = performance.now();
+      if (now - lastReport > 5000) {
+        progress(`${running}/${pods} pods Running after ${((now - nodesUp) / 1000).toFixed(0)} s`);
+        lastReport = now;
+      }
+      if (running >= pods) return { allRunning: now };
+      if (now - started > 15 * 60_000) {
+        notes.push(`gave up after 15 minutes with ${running} of ${pods} pods Running`);
+        return { allRunning: now };
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await runningPods.stop();
   }
 }
 
