@@ -8,8 +8,10 @@
  * Its graph holds only the objects it may have to act on: those with owners, with finalizers,
  * being deleted, and namespaces. Most objects are none of these (Events, ConfigMaps, the owners
  * at the top of a chain), and on a cluster of many pods the graph would otherwise hold an entry
- * per Event as well as per pod. Whether an owner exists is looked up in the store when the graph
- * does not know it, and a namespace is emptied from store listings.
+ * per Event as well as per pod. Of an object whose only reason to be there is its owners (a pod
+ * of a ReplicaSet), it keeps no more than the owners' uids under its key. Whether an owner
+ * exists is looked up in the store when the graph does not know it, and a namespace is emptied
+ * from store listings.
  */
 import type { KubeObject } from '../../machinery/object.ts';
 import { StatusError } from '../../machinery/status-error.ts';
@@ -40,7 +42,7 @@ function isNamespace(type: ResourceType): boolean {
 
 /** True when two entries of one key differ in nothing the collector acts on. */
 function sameGraphState(a: Node, b: Node): boolean {
-  return a.uid === b.uid && a.type === b.type && a.deleting === b.deleting
+  return (a.uid === '' || a.uid === b.uid) && a.type === b.type && a.deleting === b.deleting
     && sameStrings(a.owners, b.owners) && sameStrings(a.finalizers, b.finalizers);
 }
 
@@ -52,6 +54,7 @@ const gcUser: UserInfo = { username: 'system:serviceaccount:kube-system:generic-
 
 interface Node {
   key: string;
+  /** '' for a plain dependent's entry, made from its key (see `#entry`). */
   uid: string;
   type: ResourceType;
   namespace: string | undefined;
@@ -67,7 +70,14 @@ export class GarbageCollector {
   readonly #registry: ObjectRegistry;
   readonly #catalog: TypeCatalog;
   readonly #byUid = new Map<string, Node>();
+  /** Objects being deleted, holding finalizers, and namespaces. */
   readonly #byKey = new Map<string, Node>();
+  /**
+   * Plain dependents, objects with owners and nothing else to act on (a cluster's pods): only
+   * their owners' uids (a list shared by the siblings of one owner), by key. Everything else
+   * about them comes from the key, and their uid from the store when it is needed.
+   */
+  readonly #plain = new Map<string, readonly string[]>();
   /** Owner uid -> keys of objects that name it as owner. */
   readonly #dependents = new Map<string, Set<string>>();
   readonly #queue = new Set<string>();
@@ -90,9 +100,11 @@ export class GarbageCollector {
       onSync: (items) => {
         this.#byUid.clear();
         this.#byKey.clear();
+        this.#plain.clear();
         this.#dependents.clear();
         for (const { key, object } of items) if (key) this.#index(key, object);
-        for (const node of this.#byKey.values()) this.#queue.add(node.key);
+        for (const key of this.#byKey.keys()) this.#queue.add(key);
+        for (const key of this.#plain.keys()) this.#queue.add(key);
         this.#drain();
       },
       onEvent: (event) => this.#onEvent(event),
@@ -112,12 +124,12 @@ export class GarbageCollector {
 
   #onEvent(event: WatchEvent): void {
     if (!event.key || event.type === 'BOOKMARK') return;
-    const before = this.#byKey.get(event.key);
+    const before = this.#entry(event.key);
     if (event.type === 'DELETED') {
       this.#unindex(event.key);
       // The deleted object may not be in the graph: its last state says whose owner it was and where it lived.
       const last = event.object ?? event.previous;
-      const uid = before?.uid ?? last?.metadata.uid;
+      const uid = before?.uid || last?.metadata.uid;
       if (uid) for (const dep of this.#dependents.get(uid) ?? []) this.#queue.add(dep);
       for (const owner of before?.owners ?? []) this.#enqueueUid(owner);
       this.#enqueueNamespace(before?.namespace ?? last?.metadata.namespace);
@@ -188,8 +200,12 @@ export class GarbageCollector {
    * store (`#ownerExists`), so the thousands of plain dependents (pods) cost no uid entry.
    */
   #add(node: Node): void {
-    this.#byKey.set(node.key, node);
-    if (node.deleting || node.finalizers.length > 0 || isNamespace(node.type)) this.#byUid.set(node.uid, node);
+    if (node.deleting || node.finalizers.length > 0 || isNamespace(node.type)) {
+      this.#byKey.set(node.key, node);
+      this.#byUid.set(node.uid, node);
+    } else {
+      this.#plain.set(node.key, node.owners);
+    }
     for (const owner of node.owners) {
       let set = this.#dependents.get(owner);
       if (!set) this.#dependents.set(owner, (set = new Set()));
@@ -197,12 +213,27 @@ export class GarbageCollector {
     }
   }
 
+  /** The entry of a key: a full one, or one made from a plain dependent's key and owners. */
+  #entry(key: string): Node | undefined {
+    const node = this.#byKey.get(key);
+    if (node) return node;
+    const owners = this.#plain.get(key);
+    if (!owners) return undefined;
+    // Storage keys are /registry/<group>/<plural>/[<namespace>/]<name>.
+    const parts = key.split('/');
+    const type = this.#catalog.byGroupResource(parts[2] === 'core' ? '' : parts[2]!, parts[3]!);
+    if (!type) return undefined;
+    return { key, uid: '', type, namespace: type.namespaced ? parts[4] : undefined, name: parts[type.namespaced ? 5 : 4]!, owners, deleting: false, finalizers: [] };
+  }
+
   #unindex(key: string): void {
     const node = this.#byKey.get(key);
-    if (!node) return;
+    const owners = node?.owners ?? this.#plain.get(key);
+    if (!owners) return;
     this.#byKey.delete(key);
-    if (this.#byUid.get(node.uid) === node) this.#byUid.delete(node.uid);
-    for (const owner of node.owners) {
+    this.#plain.delete(key);
+    if (node && this.#byUid.get(node.uid) === node) this.#byUid.delete(node.uid);
+    for (const owner of owners) {
       const set = this.#dependents.get(owner);
       set?.delete(key);
       if (set && set.size === 0) this.#dependents.delete(owner);
@@ -230,7 +261,7 @@ export class GarbageCollector {
   }
 
   async #process(key: string): Promise<void> {
-    const node = this.#byKey.get(key);
+    const node = this.#entry(key);
     if (!node) return;
     if (node.deleting && node.finalizers.includes('orphan')) return this.#orphanDependents(node);
     if (node.deleting && node.finalizers.includes('foregroundDeletion')) return this.#foreground(node);
@@ -241,7 +272,7 @@ export class GarbageCollector {
   /** Deletes the object when every owner is gone; drops references to the owners that are gone. */
   async #checkOwners(node: Node): Promise<void> {
     const live = await this.#registry.tryGet(node.type, node.namespace, node.name);
-    if (!live || live.metadata.uid !== node.uid) return;
+    if (!live || (node.uid !== '' && live.metadata.uid !== node.uid)) return;
     const refs = live.metadata.ownerReferences ?? [];
     const present: typeof refs = [];
     for (const ref of refs) {
@@ -250,7 +281,7 @@ export class GarbageCollector {
     if (present.length === refs.length) return;
     if (present.length === 0) {
       const ownerBeingDeletedInForeground = refs.some((r) => this.#byUid.get(r.uid)?.finalizers.includes('foregroundDeletion'));
-      await this.#registry.delete(node.type, node.namespace, node.name, { user: gcUser, propagationPolicy: ownerBeingDeletedInForeground ? 'Foreground' : 'Background', preconditions: { uid: node.uid } });
+      await this.#registry.delete(node.type, node.namespace, node.name, { user: gcUser, propagationPolicy: ownerBeingDeletedInForeground ? 'Foreground' : 'Background', preconditions: { uid: live.metadata.uid! } });
       return;
     }
     const next = structuredClone(live);
@@ -270,10 +301,12 @@ export class GarbageCollector {
 
   /** Foreground: dependents go first; the owner's finalizer is removed once none remain. */
   async #foreground(node: Node): Promise<void> {
-    const dependents = [...(this.#dependents.get(node.uid) ?? [])].map((k) => this.#byKey.get(k)).filter((d): d is Node => d !== undefined);
+    const dependents = [...(this.#dependents.get(node.uid) ?? [])].map((k) => this.#entry(k)).filter((d): d is Node => d !== undefined);
     for (const dep of dependents) {
       if (dep.deleting) continue;
-      await this.#registry.delete(dep.type, dep.namespace, dep.name, { user: gcUser, propagationPolicy: 'Foreground', preconditions: { uid: dep.uid } }).catch(ignoreGone);
+      const uid = dep.uid || (await this.#registry.tryGet(dep.type, dep.namespace, dep.name))?.metadata.uid;
+      if (!uid) continue;
+      await this.#registry.delete(dep.type, dep.namespace, dep.name, { user: gcUser, propagationPolicy: 'Foreground', preconditions: { uid } }).catch(ignoreGone);
     }
     if (dependents.length === 0) await this.#removeFinalizer(node, 'foregroundDeletion');
   }
@@ -281,7 +314,7 @@ export class GarbageCollector {
   /** Orphan: dependents lose their reference to the owner, then the owner goes. */
   async #orphanDependents(node: Node): Promise<void> {
     for (const key of [...(this.#dependents.get(node.uid) ?? [])]) {
-      const dep = this.#byKey.get(key);
+      const dep = this.#entry(key);
       if (!dep) continue;
       const live = await this.#registry.tryGet(dep.type, dep.namespace, dep.name);
       if (!live) continue;
