@@ -209,28 +209,27 @@ export class PodInfo implements PodSpecInfo {
   readonly pod: KubeObject;
   /** `namespace/name`. */
   readonly key: string;
-  readonly uid: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly nodeName: string | undefined;
   /** Milliseconds since the epoch the pod started (or was created), for preemption's tie-break. */
   readonly startTime: number;
-  readonly terminating: boolean;
   readonly spec: PodSpecInfo;
 
-  constructor(pod: KubeObject, key: string, uid: string, namespace: string, name: string, labels: Record<string, string>, nodeName: string | undefined, startTime: number, terminating: boolean, spec: PodSpecInfo) {
+  constructor(pod: KubeObject, key: string, startTime: number, spec: PodSpecInfo) {
     this.pod = pod;
     this.key = key;
-    this.uid = uid;
-    this.namespace = namespace;
-    this.name = name;
-    this.labels = labels;
-    this.nodeName = nodeName;
     this.startTime = startTime;
-    this.terminating = terminating;
     this.spec = spec;
   }
+
+  // Read from the pod itself rather than copied: a field is 8 bytes a pod.
+  get uid(): string { return this.pod.metadata.uid ?? this.key; }
+  get namespace(): string { return this.pod.metadata.namespace ?? 'default'; }
+  get name(): string { return this.pod.metadata.name ?? ''; }
+  get labels(): Record<string, string> { return this.pod.metadata.labels ?? noLabels; }
+  get nodeName(): string | undefined {
+    const name = (this.pod.spec as Json | undefined)?.nodeName;
+    return typeof name === 'string' && name !== '' ? name : undefined;
+  }
+  get terminating(): boolean { return this.pod.metadata.deletionTimestamp !== undefined; }
 
   get schedulerName(): string { return this.spec.schedulerName; }
   get priority(): number { return this.spec.priority; }
@@ -267,6 +266,7 @@ export class PodInfo implements PodSpecInfo {
  */
 const parsedParts = new WeakMap<object, Map<string, readonly unknown[]>>();
 const none: readonly never[] = [];
+const noLabels: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 function sharedParse<T>(source: unknown, variant: string, parse: () => T[]): T[] {
   if (source === undefined || source === null || (Array.isArray(source) && source.length === 0)) return none as unknown as T[];
@@ -425,13 +425,7 @@ export function podInfo(pod: KubeObject): PodInfo {
   return new PodInfo(
     pod,
     key,
-    meta.uid ?? key,
-    namespace,
-    name,
-    meta.labels ?? {},
-    typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined,
     startTime,
-    meta.deletionTimestamp !== undefined,
     sharedSpecInfo(spec, meta.annotations, namespace),
   );
 }
