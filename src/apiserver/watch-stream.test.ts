@@ -32,6 +32,33 @@ async function serveH2(onResponse: (res: ServerResponse) => void): Promise<{ ser
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/**
+ * A response handler that keeps sending 16 KiB lines to a WatchStream with a 256 KiB limit until
+ * the stream is cut off or 10,000 lines went; `cutOff` waits for the cut and checks it came early.
+ */
+function flooder() {
+  let overflowed = 0;
+  let sent = 0;
+  const onResponse = (res: ServerResponse) => {
+    const stream = new WatchStream(res, { maxBufferedBytes: 256 * 1024, onOverflow: () => overflowed++ });
+    const line = chunkFrame(`${JSON.stringify({ pad: 'x'.repeat(16 * 1024) })}\n`);
+    const timer = setInterval(() => {
+      if (stream.closed || sent > 10_000) {
+        clearInterval(timer);
+        return;
+      }
+      for (let i = 0; i < 20; i++) stream.send(line);
+      sent += 20;
+    }, 1);
+  };
+  const cutOff = async () => {
+    for (let waited = 0; overflowed === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(overflowed, 1);
+    assert.ok(sent < 10_000, `the stream was cut off (after ${sent} lines)`);
+  };
+  return { onResponse, cutOff };
+}
+
 describe('WatchStream', () => {
   it('frames each line as one chunk, sized in bytes, and ends the body with the last chunk', async () => {
     const { server, port } = await serve((res) => {
@@ -81,29 +108,18 @@ describe('WatchStream', () => {
   });
 
   it('cuts off a client that stops reading once too much waits in its socket', async () => {
-    let overflowed = 0;
-    let sent = 0;
-    const { server, port } = await serve((res) => {
-      const stream = new WatchStream(res, { maxBufferedBytes: 256 * 1024, onOverflow: () => overflowed++ });
-      const line = chunkFrame(`${JSON.stringify({ pad: 'x'.repeat(16 * 1024) })}\n`);
-      const timer = setInterval(() => {
-        if (stream.closed || sent > 10_000) {
-          clearInterval(timer);
-          return;
-        }
-        for (let i = 0; i < 20; i++) stream.send(line);
-        sent += 20;
-      }, 1);
-    });
+    const flood = flooder();
+    const { server, port } = await serve(flood.onResponse);
     try {
       const socket = connect(port, '127.0.0.1');
       socket.write('GET /watch HTTP/1.1\r\nHost: x\r\n\r\n');
       socket.on('error', () => undefined);
       socket.pause();
-      for (let waited = 0; overflowed === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
-      socket.destroy();
-      assert.equal(overflowed, 1);
-      assert.ok(sent < 10_000, `the stream was cut off (after ${sent} lines)`);
+      try {
+        await flood.cutOff();
+      } finally {
+        socket.destroy();
+      }
     } finally {
       server.close();
     }
@@ -146,20 +162,8 @@ describe('WatchStream', () => {
   });
 
   it('over HTTP/2 cuts off a stream whose client stops reading', async () => {
-    let overflowed = 0;
-    let sent = 0;
-    const { server, url } = await serveH2((res) => {
-      const stream = new WatchStream(res, { maxBufferedBytes: 256 * 1024, onOverflow: () => overflowed++ });
-      const line = chunkFrame(`${JSON.stringify({ pad: 'x'.repeat(16 * 1024) })}\n`);
-      const timer = setInterval(() => {
-        if (stream.closed || sent > 10_000) {
-          clearInterval(timer);
-          return;
-        }
-        for (let i = 0; i < 20; i++) stream.send(line);
-        sent += 20;
-      }, 1);
-    });
+    const flood = flooder();
+    const { server, url } = await serveH2(flood.onResponse);
     const session = connectH2(url);
     session.on('error', () => undefined);
     try {
@@ -167,9 +171,7 @@ describe('WatchStream', () => {
       req.on('error', () => undefined);
       // Never read: HTTP/2 flow control stops the server sending, and the rest waits in the stream.
       req.pause();
-      for (let waited = 0; overflowed === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(overflowed, 1);
-      assert.ok(sent < 10_000, `the stream was cut off (after ${sent} lines)`);
+      await flood.cutOff();
     } finally {
       session.destroy();
       server.close();
