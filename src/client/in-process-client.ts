@@ -157,7 +157,6 @@ export class InProcessClient implements ObjectClient {
   }
 }
 
-/** The object with its apiVersion and kind set, as the HTTP API answers. */
 /**
  * The object with its apiVersion and kind set, as a client reading over HTTP gets it. A stored
  * object that has them already and is frozen (the memory store's shared objects) is handed out
