@@ -103,6 +103,11 @@ export class ObjectRegistry {
 
   /** Serves watches when set; otherwise each watch is a store watch of its own. */
   readonly watchCache: WatchCache | undefined;
+  /** Namespaces seen to exist and not be terminating (see #requireNamespace). */
+  readonly #activeNamespaces = new Set<string>();
+  #namespaceWatch: Promise<boolean> | undefined;
+  /** Namespace changes seen so far. */
+  #namespaceEvents = 0;
 
   constructor(store: Store, admission: AdmissionChain, clock: Clock, watchCache?: WatchCache) {
     this.store = store;
@@ -523,12 +528,44 @@ export class ObjectRegistry {
     }
   }
 
+  /**
+   * Refuses a create in a namespace that does not exist (404) or is being deleted (403). As
+   * kube-apiserver's NamespaceLifecycle admission does with its informer, namespaces seen active
+   * are remembered, and forgotten as soon as the watch cache tells they are terminating or gone,
+   * so most creates cost no store read; one not remembered is read from the store.
+   */
   async #requireNamespace(namespace: string): Promise<void> {
-    const ns = await this.store.get(`/registry/core/namespaces/${namespace}`);
+    if (this.#activeNamespaces.has(namespace)) return;
+    const watching = await this.#watchNamespaces();
+    const eventsBefore = this.#namespaceEvents;
+    const ns = await this.store.get(`${namespacePrefix}${namespace}`);
     if (!ns) throw new StatusError('NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
     if (ns.metadata.deletionTimestamp) {
       throw new StatusError('Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, { name: namespace, kind: 'namespaces' });
     }
+    // Remembered only if no namespace changed during the read, which may then be out of date.
+    if (watching && eventsBefore === this.#namespaceEvents) this.#activeNamespaces.add(namespace);
+  }
+
+  /** Follows namespaces through the watch cache (once); false when there is none to follow. */
+  #watchNamespaces(): Promise<boolean> {
+    const cache = this.watchCache;
+    if (!cache) return Promise.resolve(false);
+    this.#namespaceWatch ??= cache.watch(namespacePrefix, undefined, undefined, {
+      onEvent: (event) => {
+        if (!event.key) return;
+        this.#namespaceEvents++;
+        if (event.type === 'DELETED' || event.object?.metadata.deletionTimestamp !== undefined) this.#activeNamespaces.delete(event.key.slice(namespacePrefix.length));
+      },
+      onError: () => {
+        this.#activeNamespaces.clear();
+        this.#namespaceWatch = undefined;
+      },
+    }).then(() => true, () => {
+      this.#namespaceWatch = undefined;
+      return false;
+    });
+    return this.#namespaceWatch;
   }
 
   async #storeCall(type: ResourceType, name: string, call: () => Promise<KubeObject>): Promise<KubeObject> {
@@ -569,6 +606,8 @@ export class ObjectRegistry {
     return type.storageTransform ? type.storageTransform.fromStorage(obj) : obj;
   }
 }
+
+const namespacePrefix = '/registry/core/namespaces/';
 
 /**
  * True for the Conflict a compare-and-swap answers when another write landed between our read
