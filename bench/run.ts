@@ -84,20 +84,13 @@ function numberOption(option: string, raw: string | undefined, fallback: number,
   return value;
 }
 
-function backendsOption(raw: string | undefined): Backend[] {
-  if (raw === undefined) return defaultApiBenchOptions.backends;
+/** A comma-separated choice of one or both of two values, each at most once. */
+function pairOption<T extends string>(option: string, what: string, raw: string | undefined, defaults: T[], [a, b]: readonly [T, T]): T[] {
+  if (raw === undefined) return defaults;
   const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const b of names) if (b !== 'sqlite' && b !== 'etcd') fail(`--backends: unknown backend "${b}"; use sqlite, etcd or both (comma-separated)`);
-  if (names.length === 0) fail('--backends names no backend; use sqlite, etcd or sqlite,etcd');
-  return [...new Set(names)] as Backend[];
-}
-
-function watchProtocolsOption(raw: string | undefined): WatchProtocol[] {
-  if (raw === undefined) return defaultApiBenchOptions.watchProtocols;
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const p of names) if (p !== 'http2' && p !== 'http1.1') fail(`--watch-protocols: unknown protocol "${p}"; use http2, http1.1 or both (comma-separated)`);
-  if (names.length === 0) fail('--watch-protocols names no protocol; use http2, http1.1 or http2,http1.1');
-  return [...new Set(names)] as WatchProtocol[];
+  for (const n of names) if (n !== a && n !== b) fail(`--${option}: unknown ${what} "${n}"; use ${a}, ${b} or both (comma-separated)`);
+  if (names.length === 0) fail(`--${option} names no ${what}; use ${a}, ${b} or ${a},${b}`);
+  return [...new Set(names)] as T[];
 }
 
 const d = defaultApiBenchOptions;
@@ -109,10 +102,10 @@ const options: ApiBenchOptions = {
   watchUpdates: numberOption('watch-updates', values['watch-updates'], d.watchUpdates, 0, true),
   watchIntervalMs: numberOption('watch-interval', values['watch-interval'], d.watchIntervalMs, 0, false),
   watchThreads: numberOption('watch-threads', values['watch-threads'], d.watchThreads, 1, true),
-  watchProtocols: watchProtocolsOption(values['watch-protocols']),
+  watchProtocols: pairOption<WatchProtocol>('watch-protocols', 'protocol', values['watch-protocols'], d.watchProtocols, ['http2', 'http1.1']),
   watchStreamsPerConnection: numberOption('watch-streams-per-connection', values['watch-streams-per-connection'], d.watchStreamsPerConnection, 1, true),
   listSize: numberOption('list-size', values['list-size'], d.listSize, 1, true),
-  backends: backendsOption(values.backends),
+  backends: pairOption<Backend>('backends', 'backend', values.backends, d.backends, ['sqlite', 'etcd']),
   ...(values['hub-cpu-prof'] ? { hubCpuProfileDir: values['hub-cpu-prof'] } : {}),
 };
 

@@ -63,7 +63,7 @@ export async function runSimBench(options: SimBenchOptions, progress: (line: str
         },
       });
     }
-    const { allRunning } = await waitAllRunning(cluster.client, options.pods, started, nodesUp, progress, notes);
+    const allRunning = await waitAllRunning(cluster.client, options.pods, started, nodesUp, progress, notes);
     const running = await countRunning(cluster.client);
     const afterPods = heapMiB();
     // SIM_BENCH_HEAP_SNAPSHOT=path writes a heap snapshot of the cluster with every pod Running.
@@ -86,11 +86,11 @@ export async function runSimBench(options: SimBenchOptions, progress: (line: str
 }
 
 /**
- * Waits until `pods` pods are Running, as the API reports them through a watch (a list every poll
+ * Waits until `pods` pods are Running (and returns when, as `performance.now()`), as the API reports them through a watch (a list every poll
  * would cost the process more than the pods do at 20,000 pods). The watch's cache lives only
  * in here, so it is garbage once this returns and the heap measured after it is the cluster's.
  */
-async function waitAllRunning(client: ObjectClient, pods: number, started: number, nodesUp: number, progress: (line: string) => void, notes: string[]): Promise<{ allRunning: number }> {
+async function waitAllRunning(client: ObjectClient, pods: number, started: number, nodesUp: number, progress: (line: string) => void, notes: string[]): Promise<number> {
   const runningPods = new Informer(client, podsRef, { namespace: 'load', fieldSelector: 'status.phase=Running' });
   runningPods.start();
   try {
@@ -103,10 +103,10 @@ async function waitAllRunning(client: ObjectClient, pods: number, started: numbe
         progress(`${running}/${pods} pods Running after ${((now - nodesUp) / 1000).toFixed(0)} s`);
         lastReport = now;
       }
-      if (running >= pods) return { allRunning: now };
+      if (running >= pods) return now;
       if (now - started > 15 * 60_000) {
         notes.push(`gave up after 15 minutes with ${running} of ${pods} pods Running`);
-        return { allRunning: now };
+        return now;
       }
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -68,7 +68,7 @@ export async function startWatchReaders(options: WatchReadersOptions): Promise<W
   for (let t = 0; t < threads; t++) {
     const first = Math.floor((t * options.watchers) / threads);
     const count = Math.floor(((t + 1) * options.watchers) / threads) - first;
-    const input: WorkerInput = { url: options.url, token: options.token, caPem: options.caPem, path: options.path, first, count, watchers: options.watchers, updates: options.updates, arrivals: arrivalsBuffer, counter: counterBuffer, http2StreamsPerConnection: options.http2StreamsPerConnection ?? 0 };
+    const input: WorkerInput = { url: options.url, token: options.token, caPem: options.caPem, path: options.path, first, count, watchers: options.watchers, updates: options.updates, arrivals: arrivalsBuffer, counter: counterBuffer, http2StreamsPerConnection: perConnection };
     const worker = new Worker(new URL(import.meta.url), { workerData: input });
     workers.push(worker);
     opened.push(new Promise<void>((resolve, reject) => {

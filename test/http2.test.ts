@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { startTestHub, type TestHub } from '../src/testing/hub.ts';
 import { makeConfigMap } from '../src/testing/config-map.ts';
+import { waitFor } from '../src/testing/wait.ts';
 
 interface H2Response { status: number; headers: Record<string, unknown>; body: string }
 
@@ -50,14 +51,6 @@ function h2Watch(session: ClientHttp2Session, path: string, token: string) {
   });
   req.on('error', () => undefined);
   return { events, status: () => status, close: () => req.close() };
-}
-
-async function until(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('the hub over HTTP/2', () => {
@@ -110,7 +103,7 @@ describe('the hub over HTTP/2', () => {
     const from = created.json().metadata.resourceVersion as string;
     const watches = Array.from({ length: 50 }, () => h2Watch(session, `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${from}&fieldSelector=metadata.name%3Dwatched`, hub.token));
     try {
-      await until('every watch to open', () => watches.every((w) => w.status() === 200));
+      await waitFor('every watch to open', () => watches.every((w) => w.status() === 200));
       let current = created.json();
       for (let step = 1; step <= 5; step++) {
         current.data = { step: String(step) };
@@ -118,7 +111,7 @@ describe('the hub over HTTP/2', () => {
         assert.equal(updated.status, 200, updated.body);
         current = updated.json();
       }
-      await until('five events on every watch', () => watches.every((w) => w.events.length >= 5));
+      await waitFor('five events on every watch', () => watches.every((w) => w.events.length >= 5));
       for (const watch of watches) {
         assert.deepEqual(watch.events.map((e) => `${e.type} ${e.object.data?.step}`), ['MODIFIED 1', 'MODIFIED 2', 'MODIFIED 3', 'MODIFIED 4', 'MODIFIED 5']);
       }

@@ -7,6 +7,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestHub, type TestHub } from '../src/testing/hub.ts';
 import { makeConfigMap } from '../src/testing/config-map.ts';
+import { waitFor } from '../src/testing/wait.ts';
 
 const json = { 'content-type': 'application/json' };
 
@@ -37,10 +38,7 @@ for (const store of ['memory', 'sqlite'] as const) {
       if (during.status === 403) assert.match(during.json().message, /being terminated/);
 
       // Once the namespace is gone, creating it again makes it usable again.
-      for (let waited = 0; (await h.call('GET', '/api/v1/namespaces/shortlived')).status !== 404; waited += 20) {
-        assert.ok(waited < 10_000, 'the namespace was not deleted within 10 s');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitFor('the namespace to be deleted', async () => (await h.call('GET', '/api/v1/namespaces/shortlived')).status === 404);
       assert.equal((await createIn('shortlived', 'gone')).status, 404);
       assert.equal((await h.call('POST', '/api/v1/namespaces', { body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shortlived' } }), headers: json })).status, 201);
       assert.equal((await createIn('shortlived', 'again')).status, 201);

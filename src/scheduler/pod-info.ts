@@ -256,29 +256,18 @@ export class PodInfo implements PodSpecInfo {
 }
 
 /**
- * Parts of a pod spec parsed once per source value and shared by every pod that has the same one.
- * Stored pods are hash-consed (the store keeps one copy of equal parts), so the thousands of pods
- * of one template hand in the same `tolerations` array, and their PodInfos share one parsed list
- * instead of holding a copy each. An absent source gives one shared empty list. The lists are
- * shared, so nothing may change them; they are not frozen because the scheduler's hot loops read
- * them on every node, and a mix of frozen and ordinary arrays there would make those reads
- * polymorphic.
+ * One empty list for every absent or empty part of a spec. Parsed lists belong to a PodSpecInfo,
+ * which the pods of one template share (see `sharedSpecInfo`), so nothing may change them; they
+ * are not frozen because the scheduler's hot loops read them on every node, and a mix of frozen
+ * and ordinary arrays there would make those reads polymorphic.
  */
-const parsedParts = new WeakMap<object, Map<string, readonly unknown[]>>();
 const none: readonly never[] = [];
 const noLabels: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-function sharedParse<T>(source: unknown, variant: string, parse: () => T[]): T[] {
+function parsedList<T>(source: unknown, parse: () => T[]): T[] {
   if (source === undefined || source === null || (Array.isArray(source) && source.length === 0)) return none as unknown as T[];
-  if (typeof source !== 'object' || !Object.isFrozen(source)) return parse();
-  let byVariant = parsedParts.get(source);
-  const cached = byVariant?.get(variant);
-  if (cached) return cached as T[];
   const parsed = parse();
-  if (!byVariant) parsedParts.set(source, (byVariant = new Map()));
-  const shared = parsed.length === 0 ? none : parsed;
-  byVariant.set(variant, shared);
-  return shared as T[];
+  return parsed.length === 0 ? none as unknown as T[] : parsed;
 }
 
 function containerResources(c: Json): { requests: Resources; limits: Json; reqs: Json } {
@@ -370,10 +359,10 @@ function readSpecInfo(spec: Json, annotations: Record<string, string>, namespace
 
   const priority = Number(spec.priority ?? 0);
   // Terms without namespaces mean the pod's own: the parse depends on it.
-  const requiredAffinity = sharedParse(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, false));
-  const requiredAntiAffinity = sharedParse(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, false));
-  const preferredAffinity = sharedParse(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, true));
-  const preferredAntiAffinity = sharedParse(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, () => parseAffinityTerms(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, true));
+  const requiredAffinity = parsedList(podAff.requiredDuringSchedulingIgnoredDuringExecution, () => parseAffinityTerms(podAff.requiredDuringSchedulingIgnoredDuringExecution, namespace, false));
+  const requiredAntiAffinity = parsedList(podAnti.requiredDuringSchedulingIgnoredDuringExecution, () => parseAffinityTerms(podAnti.requiredDuringSchedulingIgnoredDuringExecution, namespace, false));
+  const preferredAffinity = parsedList(podAff.preferredDuringSchedulingIgnoredDuringExecution, () => parseAffinityTerms(podAff.preferredDuringSchedulingIgnoredDuringExecution, namespace, true));
+  const preferredAntiAffinity = parsedList(podAnti.preferredDuringSchedulingIgnoredDuringExecution, () => parseAffinityTerms(podAnti.preferredDuringSchedulingIgnoredDuringExecution, namespace, true));
   return {
     schedulerName: typeof spec.schedulerName === 'string' && spec.schedulerName !== '' ? spec.schedulerName : 'default-scheduler',
     priority: Number.isFinite(priority) ? priority : 0,
@@ -382,20 +371,20 @@ function readSpecInfo(spec: Json, annotations: Record<string, string>, namespace
     nonZeroMilliCpu: nonZeroCpu,
     nonZeroMemory: nonZeroMem,
     hostPorts: hostPorts.length === 0 ? (none as unknown as HostPort[]) : hostPorts,
-    tolerations: sharedParse(spec.tolerations, '', () => arr(spec.tolerations).map((t) => ({
+    tolerations: parsedList(spec.tolerations, () => arr(spec.tolerations).map((t) => ({
       key: t.key === undefined ? undefined : String(t.key),
       operator: t.operator === 'Exists' ? 'Exists' as const : 'Equal' as const,
       value: String(t.value ?? ''),
       effect: t.effect ? String(t.effect) : undefined,
     }))),
-    nodeSelector: sharedParse(spec.nodeSelector, '', () => Object.entries(rec(spec.nodeSelector)).map(([k, v]) => [k, String(v)] as [string, string])),
-    requiredNodeTerms: requiredNode ? sharedParse(requiredNode, '', () => arr(rec(requiredNode).nodeSelectorTerms).map(parseTerm)) : null,
-    preferredNodeTerms: sharedParse(nodeAff.preferredDuringSchedulingIgnoredDuringExecution, '', () => arr(nodeAff.preferredDuringSchedulingIgnoredDuringExecution).map((p) => ({ weight: Number(p.weight ?? 0), term: parseTerm(rec(p.preference)) }))),
+    nodeSelector: parsedList(spec.nodeSelector, () => Object.entries(rec(spec.nodeSelector)).map(([k, v]) => [k, String(v)] as [string, string])),
+    requiredNodeTerms: requiredNode ? parsedList(requiredNode, () => arr(rec(requiredNode).nodeSelectorTerms).map(parseTerm)) : null,
+    preferredNodeTerms: parsedList(nodeAff.preferredDuringSchedulingIgnoredDuringExecution, () => arr(nodeAff.preferredDuringSchedulingIgnoredDuringExecution).map((p) => ({ weight: Number(p.weight ?? 0), term: parseTerm(rec(p.preference)) }))),
     requiredAffinity,
     requiredAntiAffinity,
     preferredAffinity,
     preferredAntiAffinity,
-    spreadConstraints: sharedParse(spec.topologySpreadConstraints, '', () => arr(spec.topologySpreadConstraints).map((c) => ({
+    spreadConstraints: parsedList(spec.topologySpreadConstraints, () => arr(spec.topologySpreadConstraints).map((c) => ({
       maxSkew: Math.max(1, Number(c.maxSkew ?? 1)),
       topologyKey: String(c.topologyKey ?? ''),
       whenUnsatisfiable: c.whenUnsatisfiable === 'ScheduleAnyway' ? 'ScheduleAnyway' : 'DoNotSchedule',

@@ -36,13 +36,23 @@ function ownerUids(refs: ReadonlyArray<{ uid: string }>): readonly string[] {
   return uids;
 }
 
+/** Storage keys are /registry/<group>/<plural>/[<namespace>/]<name>. */
+function splitKey(key: string): string[] {
+  return key.split('/');
+}
+
 function isNamespace(type: ResourceType): boolean {
   return type.kind === 'Namespace' && type.group === '';
 }
 
+/** True for an entry that is in the graph only for its owners (see `#plain`). */
+function isPlain(node: Node): boolean {
+  return !node.deleting && node.finalizers.length === 0 && !isNamespace(node.type);
+}
+
 /** True when two entries of one key differ in nothing the collector acts on. */
 function sameGraphState(a: Node, b: Node): boolean {
-  return (a.uid === '' || a.uid === b.uid) && a.type === b.type && a.deleting === b.deleting
+  return a.uid === b.uid && a.type === b.type && a.deleting === b.deleting
     && sameStrings(a.owners, b.owners) && sameStrings(a.finalizers, b.finalizers);
 }
 
@@ -124,8 +134,8 @@ export class GarbageCollector {
 
   #onEvent(event: WatchEvent): void {
     if (!event.key || event.type === 'BOOKMARK') return;
-    const before = this.#entry(event.key);
     if (event.type === 'DELETED') {
+      const before = this.#entry(event.key);
       this.#unindex(event.key);
       // The deleted object may not be in the graph: its last state says whose owner it was and where it lived.
       const last = event.object ?? event.previous;
@@ -137,7 +147,7 @@ export class GarbageCollector {
       const node = this.#nodeFor(event.key, event.object);
       // Most updates (a pod's status) change nothing the collector acts on: the entry stays, and
       // no work is queued (the owners' own changes queue their dependents).
-      if (before && node && sameGraphState(before, node)) return;
+      if (node && this.#unchanged(node)) return;
       this.#unindex(event.key);
       if (node) {
         this.#add(node);
@@ -176,8 +186,7 @@ export class GarbageCollector {
 
   /** The graph entry for an object, or undefined for one the collector need not know. */
   #nodeFor(key: string, obj: KubeObject): Node | undefined {
-    const parts = key.split('/');
-    const type = this.#catalog.byGroupResource(parts[2] === 'core' ? '' : parts[2]!, parts[3]!) ?? this.#typeOf(obj);
+    const type = this.#typeOfKey(splitKey(key)) ?? this.#typeOf(obj);
     if (!type || !obj.metadata.uid) return undefined;
     const owners = obj.metadata.ownerReferences ?? [];
     const finalizers = obj.metadata.finalizers ?? [];
@@ -200,11 +209,11 @@ export class GarbageCollector {
    * store (`#ownerExists`), so the thousands of plain dependents (pods) cost no uid entry.
    */
   #add(node: Node): void {
-    if (node.deleting || node.finalizers.length > 0 || isNamespace(node.type)) {
+    if (isPlain(node)) {
+      this.#plain.set(node.key, node.owners);
+    } else {
       this.#byKey.set(node.key, node);
       this.#byUid.set(node.uid, node);
-    } else {
-      this.#plain.set(node.key, node.owners);
     }
     for (const owner of node.owners) {
       let set = this.#dependents.get(owner);
@@ -213,17 +222,31 @@ export class GarbageCollector {
     }
   }
 
-  /** The entry of a key: a full one, or one made from a plain dependent's key and owners. */
+  /** True when the graph holds `node`'s key already in a state that equals it for the collector. */
+  #unchanged(node: Node): boolean {
+    if (isPlain(node)) {
+      const owners = this.#plain.get(node.key);
+      return owners !== undefined && sameStrings(owners, node.owners);
+    }
+    const known = this.#byKey.get(node.key);
+    return known !== undefined && sameGraphState(known, node);
+  }
+
+  /** The entry of a key: a full one, or one made from a plain dependent's key and owners (its uid then unknown: ''). */
   #entry(key: string): Node | undefined {
     const node = this.#byKey.get(key);
     if (node) return node;
     const owners = this.#plain.get(key);
     if (!owners) return undefined;
-    // Storage keys are /registry/<group>/<plural>/[<namespace>/]<name>.
-    const parts = key.split('/');
-    const type = this.#catalog.byGroupResource(parts[2] === 'core' ? '' : parts[2]!, parts[3]!);
+    const parts = splitKey(key);
+    const type = this.#typeOfKey(parts);
     if (!type) return undefined;
     return { key, uid: '', type, namespace: type.namespaced ? parts[4] : undefined, name: parts[type.namespaced ? 5 : 4]!, owners, deleting: false, finalizers: [] };
+  }
+
+  /** The kind a storage key is of, from its group and resource parts. */
+  #typeOfKey(parts: string[]): ResourceType | undefined {
+    return this.#catalog.byGroupResource(parts[2] === 'core' ? '' : parts[2]!, parts[3]!);
   }
 
   #unindex(key: string): void {
