@@ -29,7 +29,7 @@
  *
  * One writer per home: two processes appending to the same log break the chain.
  */
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -306,7 +306,7 @@ function recordFields(record: AuditRecord, now: () => Date): Record<string, stri
 
 /** SHA-256 hex of `prev` followed by the canonical JSON of the line without `prev` and `hash`. */
 function hashOf(prev: string, body: Record<string, unknown>): string {
-  return createHash('sha256').update(prev).update(canonicalJson(body)).digest('hex');
+  return digest('sha256', prev + canonicalJson(body), 'hex');
 }
 
 /** JSON with object keys sorted and no whitespace: one text for one value, whatever key order. */
@@ -387,7 +387,7 @@ function checkTailAgainstHead(last: AuditLine | undefined, head: ChainPosition |
 }
 
 function headCheck(position: ChainPosition): string {
-  return createHash('sha256').update(`audit.head:${position.seq}:${position.hash}`).digest('hex').slice(0, 16);
+  return digest('sha256', `audit.head:${position.seq}:${position.hash}`, 'hex').slice(0, 16);
 }
 
 /** Overwrites the head in place with one fixed-size write (see the module comment). */

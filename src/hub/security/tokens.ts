@@ -7,7 +7,7 @@
  * Tokens are stored in the clear because the hub hands the admin token to `kubeconfig`; the file
  * mode is what protects them. In memory only their SHA-256 digests are kept.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StatusError } from '../../machinery/status-error.ts';
@@ -195,7 +195,7 @@ function bearerToken(header: string | undefined): string | undefined {
 }
 
 function digestOf(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return hash('sha256', token, 'buffer');
 }
 
 async function readTokenEntries(home: string): Promise<TokenEntry[]> {

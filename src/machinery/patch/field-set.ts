@@ -155,14 +155,16 @@ export function fieldSetPaths(set: FieldSet): FieldPath[] {
 
 const elementKindOrder: Record<string, number> = { f: 0, k: 1, v: 2, i: 3 };
 
-/** Path elements in the order Kubernetes serializes them: fields, then keys, values, indexes. */
+/** Orders path elements as Kubernetes serializes them: fields, then keys, values, indexes. */
+export function compareElements(a: string, b: string): number {
+  const kind = (elementKindOrder[a[0]!] ?? 9) - (elementKindOrder[b[0]!] ?? 9);
+  if (kind !== 0) return kind;
+  if (a.startsWith('i:') && b.startsWith('i:')) return Number(a.slice(2)) - Number(b.slice(2));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function sortedElements(node: FieldSet): string[] {
-  return [...node.children.keys()].sort((a, b) => {
-    const kind = (elementKindOrder[a[0]!] ?? 9) - (elementKindOrder[b[0]!] ?? 9);
-    if (kind !== 0) return kind;
-    if (a.startsWith('i:') && b.startsWith('i:')) return Number(a.slice(2)) - Number(b.slice(2));
-    return a < b ? -1 : a > b ? 1 : 0;
-  });
+  return [...node.children.keys()].sort(compareElements);
 }
 
 /** The FieldsV1 JSON of a set, as stored in a managedFields entry. */

@@ -197,6 +197,28 @@ describe('trackUpdate', () => {
     assert.equal(dig(created, 'spec', 'replicas'), 3, 'the object itself is unchanged');
   });
 
+  it('records on create exactly what comparing with an empty object finds, status and duplicate items left out', () => {
+    const objects: KubeObject[] = [
+      deployment(),
+      { ...deployment(), status: { replicas: 3, conditions: [{ type: 'Available', status: 'True' }] } },
+      makeDeployment('many').annotation('a', '1').label('tier', 'front').replicas(0)
+        .container({ name: 'a', image: 'x', env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }], args: ['--x'] })
+        .container({ name: 'b', image: 'y', ports: [{ containerPort: 81 }, { containerPort: 82, protocol: 'UDP' }] })
+        .obj(),
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bare', finalizers: ['example.com/a', 'example.com/a'] }, spec: { selector: null, template: {} } },
+    ];
+    for (const obj of objects) {
+      for (const subresource of [undefined, 'status']) {
+        const ignored = subresource ? fieldSetFromPaths([]) : mainResourceIgnoredFields;
+        const changes = compareFields({ metadata: {} }, { ...obj, status: subresource ? obj.status : undefined }, schema);
+        const expected = trackedFields(unionFieldSets(changes.added, changes.modified), ignored);
+        const created = trackUpdate(undefined, obj, { ...opts, ...(subresource ? { subresource } : {}) });
+        const fieldsV1 = entriesOf(created)[0]?.fieldsV1 ?? {};
+        assert.deepEqual(fieldSetPaths(fieldSetFromFieldsV1(fieldsV1)), fieldSetPaths(expected), `${obj.metadata.name}, subresource ${subresource}`);
+      }
+    }
+  });
+
   it('moves a changed field to the updating manager and leaves the rest', () => {
     const created = trackUpdate(undefined, deployment(), opts);
     const scaled = structuredClone(created);

@@ -11,6 +11,7 @@ import { isPlainObject, type KubeObject, type ManagedFieldsEntry } from '../obje
 import type { SchemaNode } from '../schema-node.ts';
 import { StatusError } from '../status-error.ts';
 import {
+  compareElements,
   emptyFieldSet,
   fieldSetFromFieldsV1,
   fieldSetFromPaths,
@@ -22,7 +23,7 @@ import {
   type FieldPath,
   type FieldSet,
 } from './field-set.ts';
-import { compareFields, removeFields, type FieldChanges } from './object-fields.ts';
+import { childrenOf, compareFields, removeFields, type FieldChanges } from './object-fields.ts';
 
 /** One manager's ownership, decoded from (or to be encoded as) a managedFields entry. */
 export interface ManagedFieldsRecord {
@@ -210,6 +211,16 @@ export function trackUpdate(old: KubeObject | undefined, updated: KubeObject, op
     records = fromClient.length > 0 ? fromClient : stored;
   }
   if (records.length === 0 && old !== undefined) return withManagedFields(updated, []);
+  if (records.length === 0) {
+    // A create with nothing recorded yet: the manager takes every field the object has, which is
+    // what comparing it with an empty object would find, without the comparison.
+    const base = withoutManagedFields(updated);
+    const fieldsV1 = createdFieldsV1(base, opts.schema, ignored);
+    if (fieldsV1 === undefined) return base;
+    const entry: ManagedFieldsEntry = { manager: opts.manager, operation: 'Update', apiVersion: opts.apiVersion, time: opts.now, fieldsType: 'FieldsV1', fieldsV1 };
+    if (opts.subresource) entry.subresource = opts.subresource;
+    return { ...base, metadata: { ...base.metadata, managedFields: [entry] } };
+  }
 
   const before = old === undefined ? { metadata: {} } : withoutManagedFields(old);
   const after = withoutManagedFields(updated);
@@ -233,6 +244,30 @@ export function trackUpdate(old: KubeObject | undefined, updated: KubeObject, op
   const time = isEmptyFieldSet(gained) ? previous?.time : opts.now;
   const next: ManagedFieldsRecord = { ...self, ...(time !== undefined ? { time } : {}), fields };
   return withManagedFields(updated, capUpdateManagers([...others, next]));
+}
+
+/**
+ * The FieldsV1 of every path in a value, containers as well as leaves, less the `ignored`
+ * subtrees and the unowned bookkeeping: what `trackedFields` keeps of `compareFields` against an
+ * absent value, encoded as `fieldSetToFieldsV1` would encode it. Undefined when that is nothing.
+ */
+function createdFieldsV1(value: unknown, schema: SchemaNode, ignored: FieldSet): Record<string, unknown> | undefined {
+  const walk = (v: unknown, s: SchemaNode, skip: FieldSet | undefined, unowned: FieldSet | undefined): Record<string, unknown> | undefined => {
+    const children = childrenOf(v, s);
+    if (children === undefined) return undefined;
+    let out: [string, Record<string, unknown>][] | undefined;
+    for (const child of children) {
+      if (child.duplicate) continue;
+      const skipChild = skip?.children.get(child.element);
+      if (skipChild?.member) continue;
+      const unownedChild = unowned?.children.get(child.element);
+      const below = walk(child.value, child.schema, skipChild, unownedChild);
+      const fields = unownedChild?.member ? below : below === undefined ? {} : { '.': {}, ...below };
+      if (fields !== undefined) (out ??= []).push([child.element, fields]);
+    }
+    return out && Object.fromEntries(out.sort(([a], [b]) => compareElements(a, b)));
+  };
+  return walk(value, schema, ignored, unownedFields);
 }
 
 /** `[]` or `[{}]`: the documented way for a client to clear managedFields. */
