@@ -181,26 +181,31 @@ export function fieldSetToFieldsV1(set: FieldSet): Record<string, unknown> {
  * anything that is not FieldsV1.
  */
 export function fieldSetFromFieldsV1(fields: unknown): FieldSet {
-  const parse = (value: unknown, where: string): MutableFieldSet => {
-    if (!isPlainObject(value)) throw invalidFields(`${where} must be an object`);
+  // The path so far, formatted only for an error message.
+  const path: string[] = [];
+  const where = (): string => path.map(formatPathElement).join('');
+  const parse = (value: unknown): MutableFieldSet => {
+    if (!isPlainObject(value)) throw invalidFields(`${where()} must be an object`);
     const node = newFieldSetNode();
     const keys = Object.keys(value);
     if (keys.length === 0) node.member = true;
     for (const key of keys) {
       if (key === '.') {
-        if (!isPlainObject(value[key]) || Object.keys(value[key]).length > 0) throw invalidFields(`${where}: "." must be {}`);
+        if (!isPlainObject(value[key]) || Object.keys(value[key]).length > 0) throw invalidFields(`${where()}: "." must be {}`);
         node.member = true;
         continue;
       }
       const element = canonicalElement(key, where);
-      const child = parse(value[key], `${where}${formatPathElement(element)}`);
+      path.push(element);
+      const child = parse(value[key]);
+      path.pop();
       const existing = node.children.get(element);
       node.children.set(element, existing === undefined ? child : (combine(existing, child, (x, y) => x || y, true, true) as MutableFieldSet));
     }
     return node;
   };
   if (!isPlainObject(fields)) throw invalidFields('fieldsV1 must be an object');
-  const root = parse(fields, '');
+  const root = parse(fields);
   // An empty fieldsV1 is an empty set, not the root as a member.
   if (Object.keys(fields).length === 0) root.member = false;
   return prune(root) ?? emptyFieldSet;
@@ -210,7 +215,14 @@ function invalidFields(message: string): StatusError {
   return new StatusError('BadRequest', `invalid managedFields: ${message}`);
 }
 
-function canonicalElement(key: string, where: string): string {
+/**
+ * Canonical forms of the `k:` and `v:` elements seen lately. The same few keys (`k:{"name":"web"}`)
+ * recur in every object of a kind, and re-encoding one means parsing its JSON.
+ */
+const canonicalElements = new Map<string, string>();
+const maxCanonicalElements = 4096;
+
+function canonicalElement(key: string, where: () => string): string {
   const kind = key.slice(0, 2);
   const rest = key.slice(2);
   switch (kind) {
@@ -218,20 +230,25 @@ function canonicalElement(key: string, where: string): string {
       return key;
     case 'k:':
     case 'v:': {
+      const known = canonicalElements.get(key);
+      if (known !== undefined) return known;
       let parsed: unknown;
       try {
         parsed = JSON.parse(rest);
       } catch {
-        throw invalidFields(`${where}: ${JSON.stringify(key)} does not hold valid JSON`);
+        throw invalidFields(`${where()}: ${JSON.stringify(key)} does not hold valid JSON`);
       }
-      if (kind === 'k:' && !isPlainObject(parsed)) throw invalidFields(`${where}: ${JSON.stringify(key)} must hold a JSON object`);
-      return kind + canonicalJson(parsed);
+      if (kind === 'k:' && !isPlainObject(parsed)) throw invalidFields(`${where()}: ${JSON.stringify(key)} must hold a JSON object`);
+      const canonical = kind + canonicalJson(parsed);
+      if (canonicalElements.size >= maxCanonicalElements) canonicalElements.clear();
+      canonicalElements.set(key, canonical);
+      return canonical;
     }
     case 'i:':
-      if (!/^(0|[1-9][0-9]*)$/.test(rest)) throw invalidFields(`${where}: ${JSON.stringify(key)} is not a valid index`);
+      if (!/^(0|[1-9][0-9]*)$/.test(rest)) throw invalidFields(`${where()}: ${JSON.stringify(key)} is not a valid index`);
       return key;
     default:
-      throw invalidFields(`${where}: unknown path element ${JSON.stringify(key)}`);
+      throw invalidFields(`${where()}: unknown path element ${JSON.stringify(key)}`);
   }
 }
 

@@ -7,7 +7,7 @@
  * `Update` takes every field it changed from everybody else (there are no conflicts for
  * non-apply writes); server-side apply is in `apply.ts`.
  */
-import { isPlainObject, type KubeObject, type ManagedFieldsEntry } from '../object.ts';
+import { isPlainObject, jsonEqual, type KubeObject, type ManagedFieldsEntry } from '../object.ts';
 import type { SchemaNode } from '../schema-node.ts';
 import { StatusError } from '../status-error.ts';
 import {
@@ -207,7 +207,8 @@ export function trackUpdate(old: KubeObject | undefined, updated: KubeObject, op
   } else if (isResetRequest(sent)) {
     records = [];
   } else {
-    const fromClient = safeDecode(sent);
+    // A client usually sends back the entries it read: those need no second decoding.
+    const fromClient = sent === undefined || jsonEqual(sent, old?.metadata?.managedFields) ? [] : safeDecode(sent);
     records = fromClient.length > 0 ? fromClient : stored;
   }
   if (records.length === 0 && old !== undefined) return withManagedFields(updated, []);
