@@ -16,7 +16,7 @@ import { StatusError, errors, type StatusCause } from '../machinery/status-error
 import { validateObjectMeta, type NameRule } from '../machinery/names.ts';
 import type { LabelSelector, FieldSelector } from '../machinery/selectors.ts';
 import { deleteFieldPath, parseFieldPath } from '../machinery/field-path.ts';
-import { findUnknownFields } from '../machinery/unknown-fields.ts';
+import { findUnknownFields, type SchemaRefResolver } from '../machinery/unknown-fields.ts';
 import { schemaNode, type SchemaNode } from '../machinery/schema-node.ts';
 import * as patches from '../machinery/patch/index.ts';
 import type { Store, WatchEvent, WatchHandlers } from '../storage/store.ts';
@@ -99,6 +99,7 @@ export class ObjectRegistry {
   readonly admission: AdmissionChain;
   readonly clock: Clock;
   #nodes = new WeakMap<ResourceType, SchemaNode>();
+  #resolvers = new WeakMap<ResourceType, SchemaRefResolver>();
   #keyQueues = new Map<string, Promise<void>>();
 
   /** Serves watches when set; otherwise each watch is a store watch of its own. */
@@ -488,7 +489,7 @@ export class ObjectRegistry {
     const components = type.schema.components;
     const root = components[type.schema.root];
     if (!root) return;
-    const unknown = findUnknownFields(obj, root, (ref) => components[ref.replace('#/components/schemas/', '')]);
+    const unknown = findUnknownFields(obj, root, this.#resolverOf(type));
     if (unknown.length === 0) return;
     const mode = options.fieldValidation ?? 'Warn';
     if (mode === 'Strict') {
@@ -498,6 +499,17 @@ export class ObjectRegistry {
     }
     if (mode === 'Warn') options.warnings?.push(...unknown.map((p) => `unknown field "${p.replace(/^\./, '')}"`));
     for (const path of unknown) deleteFieldPath(obj, parseFieldPath(path));
+  }
+
+  /** One `$ref` resolver per kind, so findUnknownFields keeps what it learns about the kind's schema. */
+  #resolverOf(type: ResourceType): SchemaRefResolver {
+    let resolve = this.#resolvers.get(type);
+    if (!resolve) {
+      const components = type.schema.components;
+      resolve = (ref) => components[ref.replace('#/components/schemas/', '')];
+      this.#resolvers.set(type, resolve);
+    }
+    return resolve;
   }
 
   #managerOptions(type: ResourceType, options: WriteOptions, operation: 'Apply' | 'Update') {

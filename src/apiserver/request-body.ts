@@ -16,23 +16,51 @@ export const maxBodyBytes = 3 * 1024 * 1024;
  */
 export const maxNestingDepth = 256;
 
-export async function readBody(req: IncomingMessage, limit = maxBodyBytes): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit = maxBodyBytes): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limit) {
     req.resume();
-    throw new StatusError('RequestEntityTooLarge', `the request body is ${declared} bytes, larger than the ${limit}-byte limit`);
+    return Promise.reject(new StatusError('RequestEntityTooLarge', `the request body is ${declared} bytes, larger than the ${limit}-byte limit`));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw new StatusError('RequestEntityTooLarge', `the request body is larger than the ${limit}-byte limit`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  // Events rather than an async iterator: this runs for every write, and the iterator's
+  // promise per chunk is most of what reading a small body costs.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        done();
+        req.resume();
+        reject(new StatusError('RequestEntityTooLarge', `the request body is larger than the ${limit}-byte limit`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onClose = () => {
+      if (req.complete) return;
+      done();
+      reject(new Error('the client closed the connection before its request body was complete'));
+    };
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 export function mediaType(req: IncomingMessage): string {
@@ -49,7 +77,8 @@ export function parseJson(raw: Buffer): unknown {
     const why = err instanceof Error ? err.message : String(err);
     throw new StatusError('BadRequest', `the request body is not valid JSON: ${why}`);
   }
-  checkNesting(value, 1, new Set());
+  // JSON parses to a tree, so only the depth needs checking.
+  checkDepth(value, 1);
   return value;
 }
 
@@ -84,6 +113,18 @@ function checkNesting(value: unknown, depth: number, enclosing: Set<object>): vo
   enclosing.add(value);
   for (const child of Object.values(value)) checkNesting(child, depth + 1, enclosing);
   enclosing.delete(value);
+}
+
+function checkDepth(value: unknown, depth: number): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (depth > maxNestingDepth) {
+    throw new StatusError('BadRequest', `the request body nests objects and arrays more than ${maxNestingDepth} levels deep`);
+  }
+  if (Array.isArray(value)) {
+    for (const child of value) checkDepth(child, depth + 1);
+  } else {
+    for (const key in value) checkDepth((value as Record<string, unknown>)[key], depth + 1);
+  }
 }
 
 /** Parses an object body (create, update) sent as JSON or YAML. */

@@ -31,13 +31,22 @@ interface FieldRules {
 
 const embeddedResourceFields = new Set(['apiVersion', 'kind', 'metadata']);
 
+/**
+ * Rules worked out for single schemas, per resolver: a resolver stands for one document, so a
+ * caller that passes the same resolver function for the same document (as the registry does, one
+ * per kind) pays for each schema once, not once per request.
+ */
+const rulesByResolver = new WeakMap<SchemaRefResolver, WeakMap<object, FieldRules>>();
+
 export function findUnknownFields(obj: unknown, schema: object, resolve: SchemaRefResolver): string[] {
   const unknown: string[] = [];
-  const rulesCache = new Map<object, FieldRules>();
+  let rulesCache = rulesByResolver.get(resolve);
+  if (!rulesCache) rulesByResolver.set(resolve, (rulesCache = new WeakMap()));
+  const cache = rulesCache;
 
   const rulesOf = (schemas: object[]): FieldRules => {
     if (schemas.length === 1) {
-      const cached = rulesCache.get(schemas[0]!);
+      const cached = cache.get(schemas[0]!);
       if (cached) return cached;
     }
     const rules: FieldRules = { properties: new Map(), additional: [], allowsAny: false, closed: false, embeddedResource: false, items: [] };
@@ -65,29 +74,40 @@ export function findUnknownFields(obj: unknown, schema: object, resolve: SchemaR
       if (isPlainObject(node['items'])) rules.items.push(node['items']);
     };
     for (const s of schemas) collect(s);
-    if (schemas.length === 1) rulesCache.set(schemas[0]!, rules);
+    if (schemas.length === 1) cache.set(schemas[0]!, rules);
     return rules;
   };
 
-  const walk = (value: unknown, schemas: object[], path: string): void => {
+  // The path so far as `.key` and `[i]` parts, joined only for a field that is unknown.
+  const path: string[] = [];
+  const walk = (value: unknown, schemas: object[]): void => {
     if (Array.isArray(value)) {
       const { items } = rulesOf(schemas);
-      if (items.length > 0) value.forEach((item, i) => walk(item, items, `${path}[${i}]`));
+      if (items.length === 0) return;
+      value.forEach((item, i) => {
+        path.push(`[${i}]`);
+        walk(item, items);
+        path.pop();
+      });
       return;
     }
     if (!isPlainObject(value)) return;
     const rules = rulesOf(schemas);
-    for (const [key, child] of Object.entries(value)) {
-      const childPath = `${path}.${key}`;
+    for (const key in value) {
+      const child = value[key];
       const declared = rules.properties.get(key);
-      if (declared) walk(child, declared, childPath);
-      else if (rules.additional.length > 0) walk(child, rules.additional, childPath);
-      else if (rules.allowsAny || !rules.closed) continue;
+      const under = declared ?? (rules.additional.length > 0 ? rules.additional : undefined);
+      if (under) {
+        if (typeof child !== 'object' || child === null) continue;
+        path.push(`.${key}`);
+        walk(child, under);
+        path.pop();
+      } else if (rules.allowsAny || !rules.closed) continue;
       else if (rules.embeddedResource && embeddedResourceFields.has(key)) continue;
-      else unknown.push(childPath);
+      else unknown.push(`${path.join('')}.${key}`);
     }
   };
 
-  walk(obj, [schema], '');
+  walk(obj, [schema]);
   return unknown;
 }
