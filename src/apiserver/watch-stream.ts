@@ -9,11 +9,13 @@
  * Through `ServerResponse.write` each stream would encode the string again and hand four buffers
  * (size, CRLF, data, CRLF) to a corked writev.
  *
- * Events queued in one turn of the event loop leave together at its end, one write per stream,
- * and one pass flushes every stream that has something to send. So a busy hub pays one TLS record
- * and one system call per HTTP/1.1 stream per turn rather than per event; over HTTP/2, where many
- * watches share one connection (as client-go's informers do), the frames of all of them leave in
- * one socket write per connection.
+ * Events queued in one synchronous run leave together as soon as it ends (a microtask), one
+ * write per stream, and one pass flushes every stream that has something to send. A group commit
+ * publishes its whole batch in one run, so a busy hub pays one TLS record and one system call per
+ * HTTP/1.1 stream per batch rather than per event; over HTTP/2, where many watches share one
+ * connection (as client-go's informers do), the frames of all of them leave in one socket write
+ * per connection. Waiting for the next turn instead (setImmediate) would put the whole poll phase,
+ * with its thousand write completions, between a commit and its delivery.
  *
  * A stream whose client stops reading is cut off once `maxBufferedBytes` wait unsent,
  * as kube-apiserver drops unresponsive watchers; the client re-watches from its last
@@ -38,7 +40,7 @@ function unframe(frame: Buffer): Buffer {
 
 /**
  * Joined batches, keyed by their first frame (and dropped with it). Streams watching the same
- * thing get the same frames in the same turn, so a thousand of them share one joined Buffer
+ * thing get the same frames in the same run, so a thousand of them share one joined Buffer
  * instead of copying a thousand; the cache is checked frame by frame, so a different batch never
  * matches. HTTP/1.1 batches keep the chunk framing, HTTP/2 batches are the bare lines.
  */
@@ -58,7 +60,7 @@ function joinFrames(frames: readonly Buffer[], framed: boolean): Buffer {
   return data;
 }
 
-/** Streams with events queued this turn, flushed together by one task at its end. */
+/** Streams with events queued in this run, flushed together by one microtask at its end. */
 const queued: WatchStream[] = [];
 let flushScheduled = false;
 
@@ -113,7 +115,7 @@ export class WatchStream {
     this.#res.flushHeaders();
   }
 
-  /** Queues one framed chunk (see `chunkFrame`); it leaves at the end of this event-loop turn. */
+  /** Queues one framed chunk (see `chunkFrame`); it leaves when the current synchronous run ends. */
   send(frame: Buffer): void {
     if (this.#closed) return;
     if (!this.#open) this.open();
@@ -121,7 +123,7 @@ export class WatchStream {
     queued.push(this);
     if (!flushScheduled) {
       flushScheduled = true;
-      setImmediate(flushQueued);
+      queueMicrotask(flushQueued);
     }
   }
 
