@@ -378,7 +378,7 @@ const deliveryStallMs = 15_000;
 
 /**
  * Opens `watchers` watch streams on one namespace, then updates objects in it `watchUpdates` times,
- * one write every `watchIntervalMs`, and records for every (write, watcher) pair the time from
+ * one write every `watchIntervalMs` (after `warmupSeconds` of the same writes, not counted), and records for every (write, watcher) pair the time from
  * just before the write's request was sent to the moment its event reached that watcher. Over
  * HTTP/2 the watches share connections, `watchStreamsPerConnection` each; over HTTP/1.1 each
  * has its own. The writes always go over HTTP/1.1, on the benchmark's keep-alive client.
@@ -394,11 +394,16 @@ async function measureWatchDelivery(backend: Backend, protocol: WatchProtocol, o
   const listed = JSON.parse(await client.expect(200, 'GET', basePath)) as { metadata: { resourceVersion: string } };
   const from = listed.metadata.resourceVersion;
 
+  // The first writes after the watches open meet a cold delivery path (code not yet optimized for
+  // a thousand streams); like every other phase, the measured writes follow an uncounted warm-up,
+  // whose latencies are reported on their own line.
+  const warm = Math.round((options.warmupSeconds * 1000) / options.watchIntervalMs);
+  const total = warm + updates;
   const readers = await (async () => {
     const openStarted = performance.now();
     const started = await startWatchReaders({
       url: hub.url, token: hub.token, caPem: hub.caPem, path: `${basePath}?watch=true&resourceVersion=${from}&timeoutSeconds=600`,
-      watchers, updates, threads: options.watchThreads,
+      watchers, updates: total, threads: options.watchThreads,
       ...(protocol === 'http2' ? { http2StreamsPerConnection: options.watchStreamsPerConnection } : {}),
     });
     const connections = protocol === 'http2' ? `${Math.ceil(watchers / options.watchStreamsPerConnection)} HTTP/2 connection(s)` : `${watchers} HTTP/1.1 connections`;
@@ -407,20 +412,16 @@ async function measureWatchDelivery(backend: Backend, protocol: WatchProtocol, o
   })();
   const { arrivals } = readers;
   const wallClock = () => performance.timeOrigin + performance.now();
-
-  try {
-    await sleep(500);
-
-    const sentAt = new Float64Array(updates).fill(Number.NaN);
-    const ackMs = new Float64Array(updates);
+  const sentAt = new Float64Array(total).fill(Number.NaN);
+  const ackMs = new Float64Array(total);
+  /** Writes `benchSeq` first..end-1, one every `watchIntervalMs`, each object's writes in order. */
+  const writeRange = async (first: number, end: number): Promise<void> => {
     const chains = current.map(() => Promise.resolve());
     const t0 = performance.now();
-    const cpuBefore = await readMeters(meters);
-    if (options.hubCpuProfileDir) await hub.startProfile();
-    for (let i = 0; i < updates; i++) {
+    for (let i = first; i < end; i++) {
       const j = i % current.length;
       chains[j] = chains[j]!.then(async () => {
-        await sleep(t0 + i * options.watchIntervalMs - performance.now());
+        await sleep(t0 + (i - first) * options.watchIntervalMs - performance.now());
         const obj = current[j]!;
         obj.data = { ...(obj.data as Record<string, string>), benchSeq: String(i) };
         const text = await client.expect(200, 'PUT', `${basePath}/${obj.metadata.name}`, JSON.stringify(obj), () => {
@@ -431,49 +432,68 @@ async function measureWatchDelivery(backend: Backend, protocol: WatchProtocol, o
       });
     }
     await Promise.all(chains);
-    const writesMs = performance.now() - t0;
-    const expected = updates * watchers;
+  };
+  /** Waits until `count` events have arrived, or until none has for `deliveryStallMs`. */
+  const awaitDelivery = async (count: number): Promise<void> => {
     let lastProgress = performance.now();
     let seen = readers.received();
-    while (seen < expected && performance.now() - lastProgress < deliveryStallMs) {
+    while (seen < count && performance.now() - lastProgress < deliveryStallMs) {
       await sleep(20);
       if (readers.received() > seen) {
         seen = readers.received();
         lastProgress = performance.now();
       }
     }
+  };
+  /** Delivery latencies of writes first..end-1 that arrived, sorted. */
+  const latenciesOf = (first: number, end: number): Float64Array => {
+    const out: number[] = [];
+    for (let seq = first; seq < end; seq++) {
+      for (let watcher = 0; watcher < watchers; watcher++) {
+        const at = arrivals[seq * watchers + watcher]!;
+        if (!Number.isNaN(at)) out.push(at - sentAt[seq]!);
+      }
+    }
+    return Float64Array.from(out).sort();
+  };
+
+  try {
+    await sleep(500);
+    await writeRange(0, warm);
+    await awaitDelivery(warm * watchers);
+    const expected = total * watchers;
+    const t0 = performance.now();
+    const cpuBefore = await readMeters(meters);
+    if (options.hubCpuProfileDir) await hub.startProfile();
+    await writeRange(warm, total);
+    const writesMs = performance.now() - t0;
+    await awaitDelivery(expected);
     const totalMs = performance.now() - t0;
     const cpu = cpuPercent(cpuBefore, await readMeters(meters), totalMs);
     if (options.hubCpuProfileDir) await hub.stopProfile(join(options.hubCpuProfileDir, `${backend}-watch-${protocol}.cpuprofile`));
 
-    const received = readers.received();
-    const latencies = new Float64Array(received);
-    let n = 0;
-    for (let seq = 0; seq < updates; seq++) {
-      for (let watcher = 0; watcher < watchers; watcher++) {
-        const at = arrivals[seq * watchers + watcher]!;
-        if (!Number.isNaN(at)) latencies[n++] = at - sentAt[seq]!;
-      }
-    }
-    latencies.sort();
+    const latencies = latenciesOf(warm, total);
+    const received = latencies.length;
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
     const max = latencies[latencies.length - 1] ?? Number.NaN;
-    ackMs.sort();
+    const cold = latenciesOf(0, warm);
+    const measuredAcks = ackMs.slice(warm).sort();
     const label = `${backend} watch delivery over ${protocol === 'http2' ? 'HTTP/2' : 'HTTP/1.1'}`;
     outcome.results.push(
       { name: `${label} p50`, value: round(p50), unit: 'ms' },
       { name: `${label} p99`, value: round(p99), unit: 'ms', anchor: target(p99, '<=', targets.watchP99Ms, 'ms') },
       { name: `${label} max`, value: round(max), unit: 'ms' },
-      { name: `${label}: events delivered`, value: received, unit: 'events', anchor: target(received, '>=', expected, 'events') },
+      { name: `${label}: events delivered`, value: received, unit: 'events', anchor: target(received, '>=', updates * watchers, 'events') },
       ...cpuResults(label, meters, cpu),
-      { name: `${label}: update latency with ${watchers} watches p50`, value: round(percentile(ackMs, 50)), unit: 'ms' },
-      { name: `${label}: update latency with ${watchers} watches p99`, value: round(percentile(ackMs, 99)), unit: 'ms' },
+      { name: `${label}: update latency with ${watchers} watches p50`, value: round(percentile(measuredAcks, 50)), unit: 'ms' },
+      { name: `${label}: update latency with ${watchers} watches p99`, value: round(percentile(measuredAcks, 99)), unit: 'ms' },
+      ...(warm > 0 ? [{ name: `${label}: first ${warm} writes after the watches open (warm-up, not counted) p99`, value: round(percentile(cold, 99)), unit: 'ms' }] : []),
     );
-    if (received < expected) {
-      outcome.notes.push(`${label}: ${expected - received} of ${expected} watch events had not arrived ${deliveryStallMs / 1000} s after the last one did; the percentiles cover the ${received} that arrived`);
+    if (received < updates * watchers) {
+      outcome.notes.push(`${label}: ${updates * watchers - received} of ${updates * watchers} watch events had not arrived ${deliveryStallMs / 1000} s after the last one did; the percentiles cover the ${received} that arrived`);
     }
-    log(`${label}: ${updates} writes in ${(writesMs / 1000).toFixed(1)} s (ack p99 ${percentile(ackMs, 99).toFixed(1)} ms), ${received}/${expected} events delivered in ${(totalMs / 1000).toFixed(1)} s; `
+    log(`${label}: ${updates} writes in ${(writesMs / 1000).toFixed(1)} s after ${warm} to warm up (warm-up p99 ${percentile(cold, 99).toFixed(1)} ms), ack p99 ${percentile(measuredAcks, 99).toFixed(1)} ms, ${received}/${updates * watchers} events delivered in ${(totalMs / 1000).toFixed(1)} s; `
       + `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms (${describeCpu(meters, cpu)})`);
   } finally {
     await readers.close();
