@@ -178,3 +178,37 @@ describe('WatchStream', () => {
     }
   });
 });
+
+describe('WatchStream scheduling', () => {
+  /** Just enough of a ServerResponse over HTTP/1.1 for WatchStream: what it writes to the socket is recorded. */
+  function recordingResponse() {
+    const writes: string[] = [];
+    const socket = { destroyed: false, writableLength: 0, write: (data: Buffer) => writes.push(data.toString('utf8')) };
+    const res = { writableEnded: false, destroyed: false, socket, once: () => res, writeHead: () => res, flushHeaders: () => {} };
+    return { res: res as unknown as ServerResponse, writes };
+  }
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('writes what one run queued as one write as soon as the run ends, and merges later passes of the same turn', async () => {
+    const { res, writes } = recordingResponse();
+    const stream = new WatchStream(res);
+    await nextTurn();
+    for (const n of [1, 2, 3]) stream.send(chunkFrame(`${n}\n`));
+    assert.equal(writes.length, 0, 'nothing leaves while the run is going on');
+    await Promise.resolve();
+    assert.deepEqual(writes, ['2\r\n1\n\r\n2\r\n2\n\r\n2\r\n3\n\r\n'], 'one write, at the end of the run, before the turn ends');
+    // Still the same turn: a second pass would write once per event again, so these wait for its end.
+    stream.send(chunkFrame('4\n'));
+    await Promise.resolve();
+    stream.send(chunkFrame('5\n'));
+    await Promise.resolve();
+    assert.equal(writes.length, 1);
+    await nextTurn();
+    assert.deepEqual(writes.slice(1), ['2\r\n4\n\r\n2\r\n5\n\r\n']);
+    // A new turn starts fresh: its first run's events leave at once again.
+    await nextTurn();
+    stream.send(chunkFrame('6\n'));
+    await Promise.resolve();
+    assert.deepEqual(writes.slice(2), ['2\r\n6\n\r\n']);
+  });
+});

@@ -15,7 +15,9 @@
  * HTTP/1.1 stream per batch rather than per event; over HTTP/2, where many watches share one
  * connection (as client-go's informers do), the frames of all of them leave in one socket write
  * per connection. Waiting for the next turn instead (setImmediate) would put the whole poll phase,
- * with its thousand write completions, between a commit and its delivery.
+ * with its thousand write completions, between a commit and its delivery. Only the first pass of
+ * a turn goes at once, though: events published later in the same turn wait for its end and
+ * leave together, so a hub that falls behind merges events instead of writing each separately.
  *
  * A stream whose client stops reading is cut off once `maxBufferedBytes` wait unsent,
  * as kube-apiserver drops unresponsive watchers; the client re-watches from its last
@@ -64,8 +66,18 @@ function joinFrames(frames: readonly Buffer[], framed: boolean): Buffer {
 const queued: WatchStream[] = [];
 let flushScheduled = false;
 
+/** A flush pass ran in this turn of the event loop (reset by an immediate at the turn's end). */
+let flushedThisTurn = false;
+const endTurn = () => {
+  flushedThisTurn = false;
+};
+
 function flushQueued(): void {
   flushScheduled = false;
+  if (!flushedThisTurn) {
+    flushedThisTurn = true;
+    setImmediate(endTurn);
+  }
   const streams = queued.splice(0);
   for (const stream of streams) stream.flush();
 }
@@ -123,7 +135,11 @@ export class WatchStream {
     queued.push(this);
     if (!flushScheduled) {
       flushScheduled = true;
-      queueMicrotask(flushQueued);
+      // The first pass of a turn goes at once; events that keep coming in the same turn (a hub
+      // behind on a store's watch stream reads several of its messages in one poll phase) wait
+      // for the turn's end and leave together, so a lagging hub writes less per event, not more.
+      if (flushedThisTurn) setImmediate(flushQueued);
+      else queueMicrotask(flushQueued);
     }
   }
 
