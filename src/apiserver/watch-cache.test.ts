@@ -62,4 +62,32 @@ describe('WatchCache', () => {
     cache.stop();
     await store.close();
   });
+
+  it('answers objectAt only for the newest change of a key that is still in its ring', async () => {
+    const store = createMemoryStore();
+    const cache = new WatchCache(store, { capacity: 3 });
+    await cache.start();
+    const key = (name: string) => `/registry/core/configmaps/default/${name}`;
+    const rv = (obj: { metadata: { resourceVersion?: string } }) => Number(obj.metadata.resourceVersion);
+    const a1 = await store.create(key('a'), { metadata: { name: 'a' }, data: { v: '1' } } as never);
+    const a2 = await store.update(key('a'), { metadata: { name: 'a' }, data: { v: '2' } } as never);
+    await settle();
+    assert.equal(cache.objectAt(key('a'), rv(a1)), undefined, 'an older version is history, not the object');
+    assert.deepEqual(cache.objectAt(key('a'), rv(a2))?.data, { v: '2' });
+    assert.equal(cache.objectAt(key('b'), rv(a2)), undefined, 'another key');
+    // Three more changes push a2 out of a ring of three.
+    for (const name of ['b', 'c', 'd']) await store.create(key(name), { metadata: { name } });
+    await settle();
+    assert.equal(cache.objectAt(key('a'), rv(a2)), undefined, 'forgotten with its change');
+    const d = await store.get(key('d'));
+    assert.ok(cache.objectAt(key('d'), rv(d!)));
+    await store.delete(key('d'));
+    await settle();
+    assert.equal(cache.objectAt(key('d'), rv(d!)), undefined, 'a deleted object is not there');
+    const c = await store.get(key('c'));
+    cache.compact(await store.currentRevision());
+    assert.equal(cache.objectAt(key('c'), rv(c!)), undefined, 'compaction forgets too');
+    cache.stop();
+    await store.close();
+  });
 });

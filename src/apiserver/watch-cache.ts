@@ -9,6 +9,7 @@
  * from its own history or answers Expired; so the cache never makes a watch fail that the store
  * would have served.
  */
+import type { KubeObject } from '../machinery/object.ts';
 import type { Store, Watch, WatchEvent, WatchHandlers } from '../storage/store.ts';
 
 interface Subscriber {
@@ -30,6 +31,8 @@ export class WatchCache {
   readonly #ring: WatchEvent[] = [];
   #ringStart = 0;
   readonly #subscribers = new Set<Subscriber>();
+  /** The newest change of each key that is still in the ring (see `objectAt`). */
+  readonly #byKey = new Map<string, WatchEvent>();
   #upstream: Watch | undefined;
   /** The revision the cache started from: every change after it has been seen. */
   #origin = 0;
@@ -48,6 +51,7 @@ export class WatchCache {
     this.#latest = revision;
     this.#ring.length = 0;
     this.#ringStart = 0;
+    this.#byKey.clear();
     this.#upstream = await this.#store.watch('/registry/', { fromRevision: revision, bookmarkIntervalMs: 1000, readOnly: true }, {
       onEvent: (event) => this.#publish(event),
       onError: (err) => this.#restart(err),
@@ -66,8 +70,24 @@ export class WatchCache {
    * from before it then goes to the store (and gets Expired if the store forgot it too).
    */
   compact(revision: number): void {
-    while (this.#ringStart < this.#ring.length && this.#ring[this.#ringStart]!.revision <= revision) this.#ringStart++;
+    while (this.#ringStart < this.#ring.length && this.#ring[this.#ringStart]!.revision <= revision) this.#dropOldest();
     this.#origin = Math.max(this.#origin, Math.min(revision, this.#latest));
+  }
+
+  /**
+   * The object stored under `key` at `revision`, when the change that wrote it is the newest
+   * change of that key the cache holds; undefined otherwise (ask the store). An object at a given
+   * revision never changes, so this is exact even while the cache lags the store: a write based
+   * on it that is no longer current fails its compare-and-swap. Shared and read-only.
+   */
+  objectAt(key: string, revision: number): KubeObject | undefined {
+    const event = this.#byKey.get(key);
+    return event !== undefined && event.revision === revision && event.type !== 'DELETED' ? event.object : undefined;
+  }
+
+  #dropOldest(): void {
+    const dropped = this.#ring[this.#ringStart++]!;
+    if (this.#byKey.get(dropped.key!) === dropped) this.#byKey.delete(dropped.key!);
   }
 
   /** Number of watches served from the cache right now. */
@@ -124,8 +144,9 @@ export class WatchCache {
       return;
     }
     this.#ring.push(event);
+    this.#byKey.set(event.key!, event);
     if (this.#ring.length - this.#ringStart > this.#capacity) {
-      this.#ringStart++;
+      this.#dropOldest();
       // Compact the array now and then instead of shifting on every event.
       if (this.#ringStart > this.#capacity) {
         this.#ring.splice(0, this.#ringStart);
@@ -152,6 +173,7 @@ export class WatchCache {
   /** The store watch ended: every cached watch ends too (clients re-watch), and the cache restarts. */
   #restart(err: Error): void {
     this.#upstream = undefined;
+    this.#byKey.clear();
     const subs = [...this.#subscribers];
     this.#subscribers.clear();
     for (const sub of subs) {
