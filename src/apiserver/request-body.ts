@@ -46,7 +46,7 @@ export function readBody(req: IncomingMessage, limit = maxBodyBytes): Promise<Bu
       reject(err);
     };
     const onClose = () => {
-      if (req.complete) return;
+      if (req.readableEnded) return;
       done();
       reject(new Error('the client closed the connection before its request body was complete'));
     };
