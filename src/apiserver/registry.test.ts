@@ -9,6 +9,7 @@ import { StatusError } from '../machinery/status-error.ts';
 import { builtinResourceTypes } from '../api/kinds/builtin-kinds.ts';
 import { AdmissionChain } from './admission.ts';
 import { ObjectRegistry } from './registry.ts';
+import { WatchCache } from './watch-cache.ts';
 
 const user = { username: 'tester', groups: [] };
 
@@ -142,5 +143,38 @@ describe('ObjectRegistry', () => {
     await Promise.all(writes);
     const final = await registry.get(types.configmaps!, 'default', 'shared');
     assert.equal(Object.keys(final.data as object).length, 20, 'every patch landed');
+  });
+
+  it('takes the current object of an update from the watch cache, and a version the cache holds but the store has moved past still gets 409', async () => {
+    const store = createMemoryStore();
+    const cache = new WatchCache(store);
+    await cache.start();
+    const registry = new ObjectRegistry(store, new AdmissionChain(), new ManualClock(), cache);
+    const types = Object.fromEntries(builtinResourceTypes().map((t) => [t.plural, t]));
+    const configmaps = types.configmaps!;
+    await registry.create(types.namespaces!, undefined, { metadata: { name: 'default' } }, { user });
+    const created = await registry.create(configmaps, 'default', { metadata: { name: 'c' }, data: { n: '1' } }, { user });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Served from the cache: the store's own read would see the same object.
+    const reads: string[] = [];
+    const get = store.get.bind(store);
+    store.get = async (key) => {
+      reads.push(key);
+      return get(key);
+    };
+    const updated = await registry.update(configmaps, 'default', 'c', { ...created, data: { n: '2' } }, { user });
+    assert.deepEqual(updated.data, { n: '2' });
+    assert.notEqual(updated.metadata.resourceVersion, created.metadata.resourceVersion);
+    assert.deepEqual(reads, [], 'no store read for an update of the version the cache holds');
+    // The cache stops following the store, so it holds an older version as the newest; the
+    // store moves on, and an update of that older version must still lose.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    cache.stop();
+    const moved = await registry.update(configmaps, 'default', 'c', { ...updated, data: { n: '3' } }, { user });
+    await rejects(registry.update(configmaps, 'default', 'c', { ...updated, data: { n: 'lost' } }, { user }), 'Conflict');
+    store.get = get;
+    assert.deepEqual((await registry.get(configmaps, 'default', 'c')).data, { n: '3' });
+    assert.equal((await registry.get(configmaps, 'default', 'c')).metadata.resourceVersion, moved.metadata.resourceVersion);
+    await store.close();
   });
 });
