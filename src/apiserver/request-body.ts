@@ -77,8 +77,7 @@ export function parseJson(raw: Buffer): unknown {
     const why = err instanceof Error ? err.message : String(err);
     throw new StatusError('BadRequest', `the request body is not valid JSON: ${why}`);
   }
-  // JSON parses to a tree, so only the depth needs checking.
-  checkDepth(value, 1);
+  checkNesting(value, 1);
   return value;
 }
 
@@ -100,31 +99,20 @@ export function parseYamlText(raw: Buffer): unknown {
 }
 
 /**
- * Refuses bodies nested deeper than `maxNestingDepth`, and YAML whose alias sits inside its own
- * anchor (`a: &x [*x]` parses to a value that contains itself, which no JSON object can be).
- * Recursion is safe here: it stops at the depth limit.
+ * Refuses bodies nested deeper than `maxNestingDepth`, and, given `enclosing`, YAML whose alias
+ * sits inside its own anchor (`a: &x [*x]` parses to a value that contains itself, which no JSON
+ * object can be). JSON parses to a tree, so it is checked without the set. Recursion is safe
+ * here: it stops at the depth limit.
  */
-function checkNesting(value: unknown, depth: number, enclosing: Set<object>): void {
+function checkNesting(value: unknown, depth: number, enclosing?: Set<object>): void {
   if (typeof value !== 'object' || value === null) return;
-  if (enclosing.has(value)) throw new StatusError('BadRequest', 'the request body contains itself (a YAML alias inside its own anchor); objects must be trees');
+  if (enclosing?.has(value)) throw new StatusError('BadRequest', 'the request body contains itself (a YAML alias inside its own anchor); objects must be trees');
   if (depth > maxNestingDepth) {
     throw new StatusError('BadRequest', `the request body nests objects and arrays more than ${maxNestingDepth} levels deep`);
   }
-  enclosing.add(value);
-  for (const child of Object.values(value)) checkNesting(child, depth + 1, enclosing);
-  enclosing.delete(value);
-}
-
-function checkDepth(value: unknown, depth: number): void {
-  if (typeof value !== 'object' || value === null) return;
-  if (depth > maxNestingDepth) {
-    throw new StatusError('BadRequest', `the request body nests objects and arrays more than ${maxNestingDepth} levels deep`);
-  }
-  if (Array.isArray(value)) {
-    for (const child of value) checkDepth(child, depth + 1);
-  } else {
-    for (const key in value) checkDepth((value as Record<string, unknown>)[key], depth + 1);
-  }
+  enclosing?.add(value);
+  for (const key in value) checkNesting((value as Record<string, unknown>)[key], depth + 1, enclosing);
+  enclosing?.delete(value);
 }
 
 /** Parses an object body (create, update) sent as JSON or YAML. */

@@ -40,9 +40,8 @@ const rulesByResolver = new WeakMap<SchemaRefResolver, WeakMap<object, FieldRule
 
 export function findUnknownFields(obj: unknown, schema: object, resolve: SchemaRefResolver): string[] {
   const unknown: string[] = [];
-  let rulesCache = rulesByResolver.get(resolve);
-  if (!rulesCache) rulesByResolver.set(resolve, (rulesCache = new WeakMap()));
-  const cache = rulesCache;
+  const cache = rulesByResolver.get(resolve) ?? new WeakMap<object, FieldRules>();
+  rulesByResolver.set(resolve, cache);
 
   const rulesOf = (schemas: object[]): FieldRules => {
     if (schemas.length === 1) {
