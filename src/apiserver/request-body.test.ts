@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { StatusError } from '../machinery/status-error.ts';
-import { readBody } from './request-body.ts';
+import { maxNestingDepth, parseJson, parseYamlText, readBody } from './request-body.ts';
 
 /** Serves one request with readBody and reports how reading it ended. */
 function reader(limit?: number) {
@@ -75,5 +75,31 @@ describe('readBody', () => {
     assert.equal(await h2.settled(), 'failed: the client closed the connection before its request body was complete');
     session.close();
     server2.close();
+  });
+});
+
+describe('nesting limit', () => {
+  const nested = (depth: number, inner = '1') => '['.repeat(depth) + inner + ']'.repeat(depth);
+  const refusal = { name: 'StatusError', code: 400, message: `the request body nests objects and arrays more than ${maxNestingDepth} levels deep` };
+
+  it('takes JSON nested exactly to the limit and refuses one level more, counting objects and arrays alike', () => {
+    assert.equal(JSON.stringify(parseJson(Buffer.from(`{"a":${nested(maxNestingDepth - 1)}}`))).length, 6 + 2 * (maxNestingDepth - 1) + 1);
+    assert.throws(() => parseJson(Buffer.from(`{"a":${nested(maxNestingDepth)}}`)), refusal);
+    assert.throws(() => parseJson(Buffer.from(`{"a":${'{"b":'.repeat(maxNestingDepth)}1${'}'.repeat(maxNestingDepth)}}`)), refusal);
+  });
+
+  it('does not count brackets inside JSON strings, escaped quotes and backslashes included', () => {
+    const brackets = '[{'.repeat(maxNestingDepth);
+    for (const text of [brackets, `"${brackets}`, `\\"${brackets}`, `${brackets}\\`, '\\']) {
+      const body = `{"a":${JSON.stringify(text)},"b":${nested(maxNestingDepth - 1)}}`;
+      assert.deepEqual(parseJson(Buffer.from(body)), JSON.parse(body), body.slice(0, 40));
+    }
+    // A string ending in an escaped backslash closes there; the brackets after it count again.
+    assert.throws(() => parseJson(Buffer.from(`{"a":${JSON.stringify('x\\')},"b":${nested(maxNestingDepth)}}`)), refusal);
+  });
+
+  it('holds YAML to the same limit', () => {
+    assert.equal(typeof parseYamlText(Buffer.from(`a: ${nested(maxNestingDepth - 1)}`)), 'object');
+    assert.throws(() => parseYamlText(Buffer.from(`a: ${nested(maxNestingDepth)}`)), refusal);
   });
 });

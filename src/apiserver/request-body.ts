@@ -77,7 +77,7 @@ export function parseJson(raw: Buffer): unknown {
     const why = err instanceof Error ? err.message : String(err);
     throw new StatusError('BadRequest', `the request body is not valid JSON: ${why}`);
   }
-  checkNesting(value, 1);
+  if (jsonNestsTooDeep(raw)) throw tooDeep();
   return value;
 }
 
@@ -94,25 +94,46 @@ export function parseYamlText(raw: Buffer): unknown {
     }
     throw new StatusError('BadRequest', `the request body is not valid YAML: ${why}`);
   }
-  checkNesting(value, 1, new Set());
+  checkYamlNesting(value, 1, new Set());
   return value;
 }
 
+const tooDeep = () => new StatusError('BadRequest', `the request body nests objects and arrays more than ${maxNestingDepth} levels deep`);
+
 /**
- * Refuses bodies nested deeper than `maxNestingDepth`, and, given `enclosing`, YAML whose alias
- * sits inside its own anchor (`a: &x [*x]` parses to a value that contains itself, which no JSON
- * object can be). JSON parses to a tree, so it is checked without the set. Recursion is safe
- * here: it stops at the depth limit.
+ * True when valid JSON text nests objects and arrays deeper than `maxNestingDepth`, found by
+ * counting brackets outside strings. Every write's body passes here, and a scan of its bytes
+ * costs the same whatever the objects look like, where walking the parsed value goes through
+ * property enumeration once per object (several times slower on a hub that has seen many shapes).
  */
-function checkNesting(value: unknown, depth: number, enclosing?: Set<object>): void {
-  if (typeof value !== 'object' || value === null) return;
-  if (enclosing?.has(value)) throw new StatusError('BadRequest', 'the request body contains itself (a YAML alias inside its own anchor); objects must be trees');
-  if (depth > maxNestingDepth) {
-    throw new StatusError('BadRequest', `the request body nests objects and arrays more than ${maxNestingDepth} levels deep`);
+function jsonNestsTooDeep(raw: Uint8Array): boolean {
+  let depth = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const byte = raw[i]!;
+    if (byte === 0x22) {
+      // Skip the string: its end is the next quote not escaped by a backslash.
+      for (i++; i < raw.length && raw[i] !== 0x22; i++) if (raw[i] === 0x5c) i++;
+    } else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > maxNestingDepth) return true;
+    } else if (byte === 0x7d || byte === 0x5d) {
+      depth--;
+    }
   }
-  enclosing?.add(value);
-  for (const key in value) checkNesting((value as Record<string, unknown>)[key], depth + 1, enclosing);
-  enclosing?.delete(value);
+  return false;
+}
+
+/**
+ * Refuses YAML nested deeper than `maxNestingDepth`, or whose alias sits inside its own anchor
+ * (`a: &x [*x]` parses to a value that contains itself, which no JSON object can be). Recursion
+ * is safe here: it stops at the depth limit.
+ */
+function checkYamlNesting(value: unknown, depth: number, enclosing: Set<object>): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (enclosing.has(value)) throw new StatusError('BadRequest', 'the request body contains itself (a YAML alias inside its own anchor); objects must be trees');
+  if (depth > maxNestingDepth) throw tooDeep();
+  enclosing.add(value);
+  for (const key in value) checkYamlNesting((value as Record<string, unknown>)[key], depth + 1, enclosing);
+  enclosing.delete(value);
 }
 
 /** Parses an object body (create, update) sent as JSON or YAML. */
