@@ -9,8 +9,17 @@ export interface Clock {
   nowIso(): string;
 }
 
+/** The last second formatted: a busy hub stamps many objects within one second. */
+let formattedSecond = Number.NaN;
+let formatted = '';
+
 export function toKubeTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(ms / 1000);
+  if (second !== formattedSecond) {
+    formatted = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+    formattedSecond = second;
+  }
+  return formatted;
 }
 
 export const realClock: Clock = {
