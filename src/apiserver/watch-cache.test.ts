@@ -63,9 +63,9 @@ describe('WatchCache', () => {
     await store.close();
   });
 
-  it('answers objectAt only for the newest change of a key that is still in its ring', async () => {
+  it('answers objectAt for the newest change of a recently changed key, also once the change has left the ring', async () => {
     const store = createMemoryStore();
-    const cache = new WatchCache(store, { capacity: 3 });
+    const cache = new WatchCache(store, { capacity: 2, objectCapacity: 3 });
     await cache.start();
     const key = (name: string) => `/registry/core/configmaps/default/${name}`;
     const rv = (obj: { metadata: { resourceVersion?: string } }) => Number(obj.metadata.resourceVersion);
@@ -75,18 +75,26 @@ describe('WatchCache', () => {
     assert.equal(cache.objectAt(key('a'), rv(a1)), undefined, 'an older version is history, not the object');
     assert.deepEqual(cache.objectAt(key('a'), rv(a2))?.data, { v: '2' });
     assert.equal(cache.objectAt(key('b'), rv(a2)), undefined, 'another key');
-    // Three more changes push a2 out of a ring of three.
-    for (const name of ['b', 'c', 'd']) await store.create(key(name), { metadata: { name } });
+    // Two more changes push a2 out of a ring of two; the object stays, and compaction keeps it too.
+    const b = await store.create(key('b'), { metadata: { name: 'b' } });
+    const c = await store.create(key('c'), { metadata: { name: 'c' } });
     await settle();
-    assert.equal(cache.objectAt(key('a'), rv(a2)), undefined, 'forgotten with its change');
-    const d = await store.get(key('d'));
-    assert.ok(cache.objectAt(key('d'), rv(d!)));
+    cache.compact(await store.currentRevision());
+    assert.deepEqual(cache.objectAt(key('a'), rv(a2))?.data, { v: '2' }, 'kept after its change left the ring');
+    // A fourth key is one more than three: the least recently changed (a) goes.
+    const d = await store.create(key('d'), { metadata: { name: 'd' } });
+    await settle();
+    assert.equal(cache.objectAt(key('a'), rv(a2)), undefined, 'the least recently changed key is forgotten first');
+    for (const [name, obj] of [['b', b], ['c', c], ['d', d]] as const) assert.ok(cache.objectAt(key(name), rv(obj)), name);
+    // Changing b makes it the most recent, so the next key pushes out c instead.
+    const b2 = await store.update(key('b'), { metadata: { name: 'b' }, data: { v: '2' } } as never);
+    await store.create(key('e'), { metadata: { name: 'e' } });
+    await settle();
+    assert.equal(cache.objectAt(key('c'), rv(c)), undefined, 'c was changed least recently');
+    assert.ok(cache.objectAt(key('b'), rv(b2)));
     await store.delete(key('d'));
     await settle();
-    assert.equal(cache.objectAt(key('d'), rv(d!)), undefined, 'a deleted object is not there');
-    const c = await store.get(key('c'));
-    cache.compact(await store.currentRevision());
-    assert.equal(cache.objectAt(key('c'), rv(c!)), undefined, 'compaction forgets too');
+    assert.equal(cache.objectAt(key('d'), rv(d)), undefined, 'a deleted object is not there');
     cache.stop();
     await store.close();
   });

@@ -4,6 +4,10 @@
  * network instead of once per client), the cache keeps the most recent changes in a ring for
  * replays, and each change is handed to every interested watcher as the same object.
  *
+ * Beside the ring it remembers the newest state of the keys changed most recently, including
+ * those whose change has left the ring, so that an update naming the version it read finds that
+ * object here instead of reading the store (see `objectAt`).
+ *
  * Events handed out are shared between watchers and must be treated as read-only.
  * A watch from a revision older than the cache holds is passed to the store itself, which replays
  * from its own history or answers Expired; so the cache never makes a watch fail that the store
@@ -21,17 +25,20 @@ interface Subscriber {
 }
 
 export interface WatchCacheOptions {
-  /** How many recent changes are kept for replay. */
+  /** How many recent changes are kept for replay. Default 10,000. */
   capacity?: number;
+  /** How many keys' newest state is kept for `objectAt`, the least recently changed dropped first. Default 50,000. */
+  objectCapacity?: number;
 }
 
 export class WatchCache {
   readonly #store: Store;
   readonly #capacity: number;
+  readonly #objectCapacity: number;
   readonly #ring: WatchEvent[] = [];
   #ringStart = 0;
   readonly #subscribers = new Set<Subscriber>();
-  /** The newest change of each key that is still in the ring (see `objectAt`). */
+  /** The newest change of recently changed keys, least recently changed first (see `objectAt`). */
   readonly #byKey = new Map<string, WatchEvent>();
   #upstream: Watch | undefined;
   /** The revision the cache started from: every change after it has been seen. */
@@ -43,6 +50,7 @@ export class WatchCache {
   constructor(store: Store, options: WatchCacheOptions = {}) {
     this.#store = store;
     this.#capacity = options.capacity ?? 10_000;
+    this.#objectCapacity = options.objectCapacity ?? 50_000;
   }
 
   async start(): Promise<void> {
@@ -70,24 +78,20 @@ export class WatchCache {
    * from before it then goes to the store (and gets Expired if the store forgot it too).
    */
   compact(revision: number): void {
-    while (this.#ringStart < this.#ring.length && this.#ring[this.#ringStart]!.revision <= revision) this.#dropOldest();
+    while (this.#ringStart < this.#ring.length && this.#ring[this.#ringStart]!.revision <= revision) this.#ringStart++;
     this.#origin = Math.max(this.#origin, Math.min(revision, this.#latest));
   }
 
   /**
    * The object stored under `key` at `revision`, when the change that wrote it is the newest
-   * change of that key the cache holds; undefined otherwise (ask the store). An object at a given
-   * revision never changes, so this is exact even while the cache lags the store: a write based
-   * on it that is no longer current fails its compare-and-swap. Shared and read-only.
+   * change of that key the cache has seen and still remembers; undefined otherwise (ask the
+   * store). An object at a given revision never changes, so this is exact even while the cache
+   * lags the store, and after the change left the ring: a write based on it that is no longer
+   * current fails its compare-and-swap. Shared and read-only.
    */
   objectAt(key: string, revision: number): KubeObject | undefined {
     const event = this.#byKey.get(key);
-    return event !== undefined && event.revision === revision && event.type !== 'DELETED' ? event.object : undefined;
-  }
-
-  #dropOldest(): void {
-    const dropped = this.#ring[this.#ringStart++]!;
-    if (this.#byKey.get(dropped.key!) === dropped) this.#byKey.delete(dropped.key!);
+    return event?.revision === revision ? event.object : undefined;
   }
 
   /** Number of watches served from the cache right now. */
@@ -144,9 +148,9 @@ export class WatchCache {
       return;
     }
     this.#ring.push(event);
-    this.#byKey.set(event.key!, event);
+    this.#remember(event);
     if (this.#ring.length - this.#ringStart > this.#capacity) {
-      this.#dropOldest();
+      this.#ringStart++;
       // Compact the array now and then instead of shifting on every event.
       if (this.#ringStart > this.#capacity) {
         this.#ring.splice(0, this.#ringStart);
@@ -157,6 +161,15 @@ export class WatchCache {
     for (const sub of this.#subscribers) {
       if (event.revision > sub.after && event.key!.startsWith(sub.prefix)) this.#deliver(sub, event);
     }
+  }
+
+  /** Makes `event` its key's newest change, moved to the recent end; a deleted key is forgotten. */
+  #remember(event: WatchEvent): void {
+    const key = event.key!;
+    this.#byKey.delete(key);
+    if (event.type === 'DELETED') return;
+    this.#byKey.set(key, event);
+    if (this.#byKey.size > this.#objectCapacity) this.#byKey.delete(this.#byKey.keys().next().value!);
   }
 
   #deliver(sub: Subscriber, event: WatchEvent): void {
