@@ -19,7 +19,7 @@ import { etcdAvailable, etcdBinary, startEtcd } from '../src/testing/index.ts';
 import { HubClient } from './hub-client.ts';
 import { startWatchReaders } from './watch-readers.ts';
 import { startHubProcess, type HubProcess } from './hub-process.ts';
-import { cpuPercent, etcdCpuMeter, readMeters, selfCpuMeter, type CpuMeter } from './cpu-meter.ts';
+import { cpuPercent, etcdCpuMeter, readMeters, runQueueWaitMillis, selfCpuMeter, type CpuMeter } from './cpu-meter.ts';
 import { percentile, programVersion, round, target, type BenchResult } from './report.ts';
 
 export type Backend = 'sqlite' | 'etcd';
@@ -465,12 +465,15 @@ async function measureWatchDelivery(backend: Backend, protocol: WatchProtocol, o
     const expected = updates * watchers;
     const t0 = performance.now();
     const cpuBefore = await readMeters(meters);
+    const waitBefore = runQueueWaitMillis(hub.pid);
     if (options.hubCpuProfileDir) await hub.startProfile();
     await writeRange(warm, total);
     const writesMs = performance.now() - t0;
     await awaitDelivery(total * watchers);
     const totalMs = performance.now() - t0;
     const cpu = cpuPercent(cpuBefore, await readMeters(meters), totalMs);
+    const waitAfter = runQueueWaitMillis(hub.pid);
+    const waited = waitBefore === undefined || waitAfter === undefined ? undefined : ((waitAfter - waitBefore) / totalMs) * 100;
     if (options.hubCpuProfileDir) await hub.stopProfile(join(options.hubCpuProfileDir, `${backend}-watch-${protocol}.cpuprofile`));
 
     const latencies = latenciesOf(warm, total);
@@ -487,6 +490,7 @@ async function measureWatchDelivery(backend: Backend, protocol: WatchProtocol, o
       { name: `${label} max`, value: round(max), unit: 'ms' },
       { name: `${label}: events delivered`, value: received, unit: 'events', anchor: target(received, '>=', expected, 'events') },
       ...cpuResults(label, meters, cpu),
+      ...(waited === undefined ? [] : [{ name: `${label}: hub main thread waiting for a CPU`, value: round(waited), unit: '% of the time' }]),
       { name: `${label}: update latency with ${watchers} watches p50`, value: round(percentile(measuredAcks, 50)), unit: 'ms' },
       { name: `${label}: update latency with ${watchers} watches p99`, value: round(percentile(measuredAcks, 99)), unit: 'ms' },
       ...(warm > 0 ? [{ name: `${label}: first ${warm} writes after the watches open (warm-up, not counted) p99`, value: round(percentile(cold, 99)), unit: 'ms' }] : []),

@@ -40,6 +40,22 @@ export function etcdCpuMeter(endpoint: string): CpuMeter | undefined {
   };
 }
 
+/**
+ * How long a process's main thread has so far waited, runnable, for a CPU, in milliseconds (the
+ * second field of Linux's schedstat); undefined where the kernel does not say. Time the hub was
+ * ready to work but another process (the load generator, etcd) held both cores shows up here,
+ * not in its CPU time, and it adds directly to every latency measured meanwhile.
+ */
+export function runQueueWaitMillis(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ');
+    const waitedNs = Number(fields[1]);
+    return Number.isFinite(waitedNs) ? waitedNs / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every meter's reading, in order. */
 export async function readMeters(meters: CpuMeter[]): Promise<number[]> {
   return Promise.all(meters.map((m) => m.millis()));

@@ -21,6 +21,8 @@ export interface HubProcess {
   readonly token: string;
   /** The hub's CA certificate, to verify its serving certificate. */
   readonly caPem: string;
+  /** The hub's process id. */
+  readonly pid: number;
   /** CPU time (user + system) the hub process has used so far, in milliseconds. */
   cpuMillis(): Promise<number>;
   /** Starts the hub's V8 CPU profiler. */
@@ -51,6 +53,7 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     url: ready.url,
     token: ready.token,
     caPem,
+    pid: child.pid!,
     cpuMillis: async () => ((await ask<{ micros: number }>(child, { type: 'cpu' }, 'cpu')).micros) / 1000,
     startProfile: async () => {
       await ask(child, { type: 'profile-start' }, 'profile-started');
