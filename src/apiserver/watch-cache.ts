@@ -27,7 +27,10 @@ interface Subscriber {
 export interface WatchCacheOptions {
   /** How many recent changes are kept for replay. Default 10,000. */
   capacity?: number;
-  /** How many keys' newest state is kept for `objectAt`, the least recently changed dropped first. Default 50,000. */
+  /**
+   * At most this many keys' newest state is kept for `objectAt`, and at least half as many: the
+   * keys changed least recently are dropped, half the capacity at a time. Default 50,000.
+   */
   objectCapacity?: number;
 }
 
@@ -38,8 +41,15 @@ export class WatchCache {
   readonly #ring: WatchEvent[] = [];
   #ringStart = 0;
   readonly #subscribers = new Set<Subscriber>();
-  /** The newest change of recently changed keys, least recently changed first (see `objectAt`). */
-  readonly #byKey = new Map<string, WatchEvent>();
+  /**
+   * The newest change of recently changed keys (see `objectAt`), in two generations: keys
+   * changed since the last turnover, and keys changed in the generation before. A key is in one
+   * of them at most. When the recent one fills half the capacity it becomes the older one and
+   * the older one is dropped whole: constant time per change, where evicting the oldest entry of
+   * one Map one at a time walks over the holes its earlier deletions left.
+   */
+  #recentKeys = new Map<string, WatchEvent>();
+  #olderKeys = new Map<string, WatchEvent>();
   #upstream: Watch | undefined;
   /** The revision the cache started from: every change after it has been seen. */
   #origin = 0;
@@ -59,7 +69,7 @@ export class WatchCache {
     this.#latest = revision;
     this.#ring.length = 0;
     this.#ringStart = 0;
-    this.#byKey.clear();
+    this.#forgetKeys();
     this.#upstream = await this.#store.watch('/registry/', { fromRevision: revision, bookmarkIntervalMs: 1000, readOnly: true }, {
       onEvent: (event) => this.#publish(event),
       onError: (err) => this.#restart(err),
@@ -90,7 +100,7 @@ export class WatchCache {
    * current fails its compare-and-swap. Shared and read-only.
    */
   objectAt(key: string, revision: number): KubeObject | undefined {
-    const event = this.#byKey.get(key);
+    const event = this.#recentKeys.get(key) ?? this.#olderKeys.get(key);
     return event?.revision === revision ? event.object : undefined;
   }
 
@@ -163,13 +173,24 @@ export class WatchCache {
     }
   }
 
-  /** Makes `event` its key's newest change, moved to the recent end; a deleted key is forgotten. */
+  /** Makes `event` its key's newest change, in the recent generation; a deleted key is forgotten. */
   #remember(event: WatchEvent): void {
     const key = event.key!;
-    this.#byKey.delete(key);
-    if (event.type === 'DELETED') return;
-    this.#byKey.set(key, event);
-    if (this.#byKey.size > this.#objectCapacity) this.#byKey.delete(this.#byKey.keys().next().value!);
+    this.#olderKeys.delete(key);
+    if (event.type === 'DELETED') {
+      this.#recentKeys.delete(key);
+      return;
+    }
+    this.#recentKeys.set(key, event);
+    if (this.#recentKeys.size >= this.#objectCapacity / 2) {
+      this.#olderKeys = this.#recentKeys;
+      this.#recentKeys = new Map();
+    }
+  }
+
+  #forgetKeys(): void {
+    this.#recentKeys = new Map();
+    this.#olderKeys = new Map();
   }
 
   #deliver(sub: Subscriber, event: WatchEvent): void {
@@ -186,7 +207,7 @@ export class WatchCache {
   /** The store watch ended: every cached watch ends too (clients re-watch), and the cache restarts. */
   #restart(err: Error): void {
     this.#upstream = undefined;
-    this.#byKey.clear();
+    this.#forgetKeys();
     const subs = [...this.#subscribers];
     this.#subscribers.clear();
     for (const sub of subs) {
