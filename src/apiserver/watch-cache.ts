@@ -4,10 +4,6 @@
  * network instead of once per client), the cache keeps the most recent changes in a ring for
  * replays, and each change is handed to every interested watcher as the same object.
  *
- * Beside the ring it remembers the newest state of the keys changed most recently, including
- * those whose change has left the ring, so that an update naming the version it read finds that
- * object here instead of reading the store (see `objectAt`).
- *
  * Events handed out are shared between watchers and must be treated as read-only.
  * A watch from a revision older than the cache holds is passed to the store itself, which replays
  * from its own history or answers Expired; so the cache never makes a watch fail that the store
@@ -25,31 +21,18 @@ interface Subscriber {
 }
 
 export interface WatchCacheOptions {
-  /** How many recent changes are kept for replay. Default 10,000. */
+  /** How many recent changes are kept for replay. */
   capacity?: number;
-  /**
-   * At most this many keys' newest state is kept for `objectAt`, and at least half as many: the
-   * keys changed least recently are dropped, half the capacity at a time. Default 50,000.
-   */
-  objectCapacity?: number;
 }
 
 export class WatchCache {
   readonly #store: Store;
   readonly #capacity: number;
-  readonly #objectCapacity: number;
   readonly #ring: WatchEvent[] = [];
   #ringStart = 0;
   readonly #subscribers = new Set<Subscriber>();
-  /**
-   * The newest change of recently changed keys (see `objectAt`), in two generations: keys
-   * changed since the last turnover, and keys changed in the generation before. A key is in one
-   * of them at most. When the recent one fills half the capacity it becomes the older one and
-   * the older one is dropped whole: constant time per change, where evicting the oldest entry of
-   * one Map one at a time walks over the holes its earlier deletions left.
-   */
-  #recentKeys = new Map<string, WatchEvent>();
-  #olderKeys = new Map<string, WatchEvent>();
+  /** The newest change of each key that is still in the ring (see `objectAt`). */
+  readonly #byKey = new Map<string, WatchEvent>();
   #upstream: Watch | undefined;
   /** The revision the cache started from: every change after it has been seen. */
   #origin = 0;
@@ -60,7 +43,6 @@ export class WatchCache {
   constructor(store: Store, options: WatchCacheOptions = {}) {
     this.#store = store;
     this.#capacity = options.capacity ?? 10_000;
-    this.#objectCapacity = options.objectCapacity ?? 50_000;
   }
 
   async start(): Promise<void> {
@@ -69,7 +51,7 @@ export class WatchCache {
     this.#latest = revision;
     this.#ring.length = 0;
     this.#ringStart = 0;
-    this.#forgetKeys();
+    this.#byKey.clear();
     this.#upstream = await this.#store.watch('/registry/', { fromRevision: revision, bookmarkIntervalMs: 1000, readOnly: true }, {
       onEvent: (event) => this.#publish(event),
       onError: (err) => this.#restart(err),
@@ -88,20 +70,24 @@ export class WatchCache {
    * from before it then goes to the store (and gets Expired if the store forgot it too).
    */
   compact(revision: number): void {
-    while (this.#ringStart < this.#ring.length && this.#ring[this.#ringStart]!.revision <= revision) this.#ringStart++;
+    while (this.#ringStart < this.#ring.length && this.#ring[this.#ringStart]!.revision <= revision) this.#dropOldest();
     this.#origin = Math.max(this.#origin, Math.min(revision, this.#latest));
   }
 
   /**
    * The object stored under `key` at `revision`, when the change that wrote it is the newest
-   * change of that key the cache has seen and still remembers; undefined otherwise (ask the
-   * store). An object at a given revision never changes, so this is exact even while the cache
-   * lags the store, and after the change left the ring: a write based on it that is no longer
-   * current fails its compare-and-swap. Shared and read-only.
+   * change of that key the cache holds; undefined otherwise (ask the store). An object at a given
+   * revision never changes, so this is exact even while the cache lags the store: a write based
+   * on it that is no longer current fails its compare-and-swap. Shared and read-only.
    */
   objectAt(key: string, revision: number): KubeObject | undefined {
-    const event = this.#recentKeys.get(key) ?? this.#olderKeys.get(key);
-    return event?.revision === revision ? event.object : undefined;
+    const event = this.#byKey.get(key);
+    return event !== undefined && event.revision === revision && event.type !== 'DELETED' ? event.object : undefined;
+  }
+
+  #dropOldest(): void {
+    const dropped = this.#ring[this.#ringStart++]!;
+    if (this.#byKey.get(dropped.key!) === dropped) this.#byKey.delete(dropped.key!);
   }
 
   /** Number of watches served from the cache right now. */
@@ -158,9 +144,9 @@ export class WatchCache {
       return;
     }
     this.#ring.push(event);
-    this.#remember(event);
+    this.#byKey.set(event.key!, event);
     if (this.#ring.length - this.#ringStart > this.#capacity) {
-      this.#ringStart++;
+      this.#dropOldest();
       // Compact the array now and then instead of shifting on every event.
       if (this.#ringStart > this.#capacity) {
         this.#ring.splice(0, this.#ringStart);
@@ -171,26 +157,6 @@ export class WatchCache {
     for (const sub of this.#subscribers) {
       if (event.revision > sub.after && event.key!.startsWith(sub.prefix)) this.#deliver(sub, event);
     }
-  }
-
-  /** Makes `event` its key's newest change, in the recent generation; a deleted key is forgotten. */
-  #remember(event: WatchEvent): void {
-    const key = event.key!;
-    this.#olderKeys.delete(key);
-    if (event.type === 'DELETED') {
-      this.#recentKeys.delete(key);
-      return;
-    }
-    this.#recentKeys.set(key, event);
-    if (this.#recentKeys.size >= this.#objectCapacity / 2) {
-      this.#olderKeys = this.#recentKeys;
-      this.#recentKeys = new Map();
-    }
-  }
-
-  #forgetKeys(): void {
-    this.#recentKeys = new Map();
-    this.#olderKeys = new Map();
   }
 
   #deliver(sub: Subscriber, event: WatchEvent): void {
@@ -207,7 +173,7 @@ export class WatchCache {
   /** The store watch ended: every cached watch ends too (clients re-watch), and the cache restarts. */
   #restart(err: Error): void {
     this.#upstream = undefined;
-    this.#forgetKeys();
+    this.#byKey.clear();
     const subs = [...this.#subscribers];
     this.#subscribers.clear();
     for (const sub of subs) {
