@@ -15,7 +15,7 @@ import type { ResourceType } from '../api/resource-type.ts';
 import { apiVersionOf } from '../api/resource-type.ts';
 import type { TypeCatalog } from '../api/type-catalog.ts';
 import type { UserInfo } from './admission.ts';
-import type { FieldValidation, ObjectRegistry, PatchType, PropagationPolicy } from './registry.ts';
+import type { FieldValidation, ListOutcome, ObjectRegistry, PatchType, PropagationPolicy } from './registry.ts';
 import { supportedFieldLabels } from './registry.ts';
 import { Discovery, aggregatedDiscoveryMediaType } from './discovery.ts';
 import { OpenAPIDocuments } from './openapi.ts';
@@ -351,12 +351,7 @@ export class ApiHandler {
           if (wantsTable(ctx.req)) {
             return this.#sendJson(ctx, 200, toTable(type, result.items, { now: registry.clock.now(), include: includeObject(q), withColumns: true, resourceVersion: result.resourceVersion, continue: result.continue }));
           }
-          return this.#sendJson(ctx, 200, {
-            kind: type.listKind,
-            apiVersion: apiVersionOf(type),
-            metadata: { resourceVersion: result.resourceVersion, ...(result.continue ? { continue: result.continue } : {}) },
-            items: result.items.map((item) => ({ ...item, apiVersion: apiVersionOf(type), kind: type.kind })),
-          });
+          return this.#sendList(ctx, type, result);
         }
         case 'POST': {
           ctx.audit.verb = 'create';
@@ -602,27 +597,57 @@ export class ApiHandler {
     ctx.res.end(JSON.stringify(body));
   }
 
+  /**
+   * A list as JSON (or YAML). Items that come with the store's own JSON text and already name
+   * this type's apiVersion and kind are written as that text, which is what serialising them
+   * again would give: for a list of a hundred objects that saves most of the response's cost.
+   */
+  #sendList(ctx: RequestContext, type: ResourceType, result: ListOutcome): void {
+    const apiVersion = apiVersionOf(type);
+    const metadata = { resourceVersion: result.resourceVersion, ...(result.continue ? { continue: result.continue } : {}) };
+    const texts = result.texts;
+    if (texts === undefined || !this.#answersJson(ctx)) {
+      this.#sendJson(ctx, 200, { kind: type.listKind, apiVersion, metadata, items: result.items.map((item) => ({ ...item, apiVersion, kind: type.kind })) });
+      return;
+    }
+    const items = result.items.map((item, i) => (item.apiVersion === apiVersion && item.kind === type.kind ? texts[i]! : JSON.stringify({ ...item, apiVersion, kind: type.kind })));
+    const head = JSON.stringify({ kind: type.listKind, apiVersion, metadata });
+    this.#sendJsonText(ctx, 200, `${head.slice(0, -1)},"items":[${items.join(',')}]}`);
+  }
+
   #sendObject(ctx: RequestContext, code: number, type: ResourceType, obj: KubeObject): void {
     this.#sendJson(ctx, code, { ...obj, apiVersion: apiVersionOf(type), kind: type.kind });
   }
 
   #sendJson(ctx: RequestContext, code: number, body: unknown): void {
-    const { req, res } = ctx;
-    const headers: Record<string, string | string[]> = {};
-    if (ctx.warnings.length > 0) headers.Warning = warningHeader(ctx.warnings);
-    const accept = String(req.headers.accept ?? '');
-    if (/application\/(x-)?yaml/.test(accept) && !/application\/json/.test(accept)) {
-      headers['Content-Type'] = 'application/yaml';
-      res.writeHead(code, headers);
-      res.end(toYaml(body));
+    if (this.#answersJson(ctx)) {
+      this.#sendJsonText(ctx, code, JSON.stringify(body));
       return;
     }
+    ctx.res.writeHead(code, this.#responseHeaders(ctx, 'application/yaml'));
+    ctx.res.end(toYaml(body));
+  }
+
+  /** True when the response goes out as JSON, false for YAML; a client that takes neither gets 406. */
+  #answersJson(ctx: RequestContext): boolean {
+    const accept = String(ctx.req.headers.accept ?? '');
+    if (/application\/(x-)?yaml/.test(accept) && !/application\/json/.test(accept)) return false;
     if (accept && !acceptsJson(accept)) {
       throw new StatusError('NotAcceptable', `only application/json and application/yaml responses are available, not "${accept}"`);
     }
-    headers['Content-Type'] = 'application/json';
-    res.writeHead(code, headers);
-    res.end(JSON.stringify(body));
+    return true;
+  }
+
+  /** A body already serialised as JSON. */
+  #sendJsonText(ctx: RequestContext, code: number, text: string): void {
+    ctx.res.writeHead(code, this.#responseHeaders(ctx, 'application/json'));
+    ctx.res.end(text);
+  }
+
+  #responseHeaders(ctx: RequestContext, contentType: string): Record<string, string | string[]> {
+    const headers: Record<string, string | string[]> = { 'Content-Type': contentType };
+    if (ctx.warnings.length > 0) headers.Warning = warningHeader(ctx.warnings);
+    return headers;
   }
 
   #sendText(res: ServerResponse, code: number, text: string): void {

@@ -65,6 +65,8 @@ export interface ListOutcome {
   items: KubeObject[];
   resourceVersion: string;
   continue?: string;
+  /** Each item's JSON when the store kept it and the item is the stored object unchanged (see `ListResult.texts`). */
+  texts?: string[];
 }
 
 export interface DeleteOutcome {
@@ -146,6 +148,8 @@ export class ObjectRegistry {
       items: result.items.map((obj) => this.#fromStorage(type, obj)),
       resourceVersion: String(result.revision),
       ...(result.continue ? { continue: result.continue } : {}),
+      // A storage transform (sealed Secrets) makes new objects: the stored text is not theirs.
+      ...(result.texts && !type.storageTransform ? { texts: result.texts } : {}),
     };
   }
 

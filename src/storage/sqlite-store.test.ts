@@ -104,6 +104,25 @@ describe('sqlite store', () => {
     await store.close();
   });
 
+  it('lists each item with its exact JSON, through filters, pages and updates', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    const meta = (name: string, parity?: string) => ({ name, ...(parity ? { labels: { parity } } : {}) });
+    await store.create('/things/a', { metadata: meta('a', 'odd'), data: { text: 'é ✓ "quoted" \\ \u2028', 10: 'integer-like key', 2: 'another' } } as never);
+    await store.create('/things/b', { metadata: meta('b'), spec: { big: 1e21, small: 5e-7, negative: -0, nested: [[{ deep: [null, true] }]] } } as never);
+    const c = await store.create('/things/c', { metadata: meta('c', 'odd') });
+    await store.update('/things/c', { ...c, data: { changed: 'yes' } } as never, Number(c.metadata.resourceVersion));
+    const check = (result: Awaited<ReturnType<typeof store.list>>, names: string[]) => {
+      assert.deepEqual(result.items.map((item) => item.metadata.name), names);
+      assert.deepEqual(result.texts, result.items.map((item) => JSON.stringify(item)));
+    };
+    check(await store.list('/things/'), ['a', 'b', 'c']);
+    check(await store.list('/things/', { predicate: (o) => o.metadata.labels?.parity === 'odd' }), ['a', 'c']);
+    const first = await store.list('/things/', { limit: 2 });
+    check(first, ['a', 'b']);
+    check(await store.list('/things/', { limit: 2, continue: first.continue }), ['c']);
+    await store.close();
+  });
+
   it('runs on :memory: for tests that need no file', async () => {
     const store = createSqliteStore({ path: ':memory:' });
     const created = await store.create('/k/a', { metadata: { name: 'a' } });

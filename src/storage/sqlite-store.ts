@@ -140,6 +140,8 @@ export class SqliteStore implements Store {
     }
     const upper = prefixUpperBound(prefix);
     const items: KubeObject[] = [];
+    /** The rows' values: written by JSON.stringify, so each is exactly its parsed item serialised again. */
+    const texts: string[] = [];
     let lastKey: string | undefined;
     let more = false;
     // Every read below is synchronous, so the whole page sees one committed state.
@@ -157,12 +159,13 @@ export class SqliteStore implements Store {
           break scan;
         }
         items.push(object);
+        texts.push(row.value);
         lastKey = row.key;
       }
       if (rows.length < listBatch) break;
       from = skip = rows[rows.length - 1]!.key;
     }
-    const result: ListResult = { items, revision };
+    const result: ListResult = { items, revision, texts };
     if (more && lastKey !== undefined) result.continue = encodeContinue({ key: lastKey, revision });
     return result;
   }

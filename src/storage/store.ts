@@ -28,6 +28,12 @@ export interface ListResult {
   revision: number;
   /** Set when more items remain; pass it back as `continue` to read the next page. */
   continue?: string;
+  /**
+   * When the backend keeps objects as JSON text: `texts[i]` is `JSON.stringify(items[i])`, the
+   * stored text itself, for a caller that sends the items on unchanged to skip serialising them
+   * again. Only valid while nobody has changed the items.
+   */
+  texts?: string[];
 }
 
 export interface DeleteOptions {
