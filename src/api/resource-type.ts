@@ -84,6 +84,18 @@ export function apiVersionOf(type: Pick<ResourceType, 'group' | 'version'>): str
   return type.group ? `${type.group}/${type.version}` : type.version;
 }
 
+type TypeNames = Pick<ResourceType, 'group' | 'version' | 'kind'>;
+
+/** True when `obj` already names `type`'s apiVersion and kind. */
+export function namesType(type: TypeNames, obj: { apiVersion?: unknown; kind?: unknown }): boolean {
+  return obj.apiVersion === apiVersionOf(type) && obj.kind === type.kind;
+}
+
+/** A shallow copy of `obj` naming `type`'s apiVersion and kind, as the API answers with it. */
+export function withTypeMeta<T extends object>(type: TypeNames, obj: T): T & { apiVersion: string; kind: string } {
+  return { ...obj, apiVersion: apiVersionOf(type), kind: type.kind };
+}
+
 /** The store key prefix under which objects of a type live. Namespaced types add `NS/` after it. */
 export function storagePrefix(type: Pick<ResourceType, 'group' | 'plural'>): string {
   return `/registry/${type.group || 'core'}/${type.plural}/`;

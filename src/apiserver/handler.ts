@@ -12,7 +12,7 @@ import { parseFieldSelector, parseLabelSelector } from '../machinery/selectors.t
 import { readFieldPath, writeFieldPath } from '../machinery/field-path.ts';
 import { applyJsonPatch, applyMergePatch, defaultFieldManager } from '../machinery/patch/index.ts';
 import type { ResourceType } from '../api/resource-type.ts';
-import { apiVersionOf } from '../api/resource-type.ts';
+import { apiVersionOf, namesType, withTypeMeta } from '../api/resource-type.ts';
 import type { TypeCatalog } from '../api/type-catalog.ts';
 import type { UserInfo } from './admission.ts';
 import type { FieldValidation, ListOutcome, ObjectRegistry, PatchType, PropagationPolicy } from './registry.ts';
@@ -607,16 +607,16 @@ export class ApiHandler {
     const metadata = { resourceVersion: result.resourceVersion, ...(result.continue ? { continue: result.continue } : {}) };
     const texts = result.texts;
     if (texts === undefined || !this.#answersJson(ctx)) {
-      this.#sendJson(ctx, 200, { kind: type.listKind, apiVersion, metadata, items: result.items.map((item) => ({ ...item, apiVersion, kind: type.kind })) });
+      this.#sendJson(ctx, 200, { kind: type.listKind, apiVersion, metadata, items: result.items.map((item) => withTypeMeta(type, item)) });
       return;
     }
-    const items = result.items.map((item, i) => (item.apiVersion === apiVersion && item.kind === type.kind ? texts[i]! : JSON.stringify({ ...item, apiVersion, kind: type.kind })));
+    const items = result.items.map((item, i) => (namesType(type, item) ? texts[i]! : JSON.stringify(withTypeMeta(type, item))));
     const head = JSON.stringify({ kind: type.listKind, apiVersion, metadata });
     this.#sendJsonText(ctx, 200, `${head.slice(0, -1)},"items":[${items.join(',')}]}`);
   }
 
   #sendObject(ctx: RequestContext, code: number, type: ResourceType, obj: KubeObject): void {
-    this.#sendJson(ctx, code, { ...obj, apiVersion: apiVersionOf(type), kind: type.kind });
+    this.#sendJson(ctx, code, withTypeMeta(type, obj));
   }
 
   #sendJson(ctx: RequestContext, code: number, body: unknown): void {
@@ -678,7 +678,7 @@ function encodeWatchEvent(type: ResourceType, eventType: string, object: unknown
   let byType = encodedEvents.get(object);
   const cached = byType?.get(eventType);
   if (cached) return cached;
-  const body = eventType === 'BOOKMARK' || eventType === 'ERROR' ? object : { ...object, apiVersion: apiVersionOf(type), kind: type.kind };
+  const body = eventType === 'BOOKMARK' || eventType === 'ERROR' ? object : withTypeMeta(type, object);
   const line = chunkFrame(`${JSON.stringify({ type: eventType, object: body })}\n`);
   if (!byType) encodedEvents.set(object, (byType = new Map()));
   byType.set(eventType, line);

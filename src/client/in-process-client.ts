@@ -8,7 +8,7 @@ import type { KubeObject } from '../machinery/object.ts';
 import { StatusError, toStatus } from '../machinery/status-error.ts';
 import { parseFieldSelector, parseLabelSelector } from '../machinery/selectors.ts';
 import type { ResourceType } from '../api/resource-type.ts';
-import { apiVersionOf } from '../api/resource-type.ts';
+import { namesType, withTypeMeta } from '../api/resource-type.ts';
 import type { TypeCatalog } from '../api/type-catalog.ts';
 import type { UserInfo } from '../apiserver/admission.ts';
 import { supportedFieldLabels, type ObjectRegistry } from '../apiserver/registry.ts';
@@ -163,7 +163,5 @@ export class InProcessClient implements ObjectClient {
  * as it is: a copy per caller would be an extra object per cached pod in every informer.
  */
 function typed(type: ResourceType, obj: KubeObject): KubeObject {
-  const apiVersion = apiVersionOf(type);
-  if (obj.apiVersion === apiVersion && obj.kind === type.kind && Object.isFrozen(obj)) return obj;
-  return { ...obj, apiVersion, kind: type.kind };
+  return namesType(type, obj) && Object.isFrozen(obj) ? obj : withTypeMeta(type, obj);
 }

@@ -40,8 +40,8 @@ const rulesByResolver = new WeakMap<SchemaRefResolver, WeakMap<object, FieldRule
 
 export function findUnknownFields(obj: unknown, schema: object, resolve: SchemaRefResolver): string[] {
   const unknown: string[] = [];
-  const cache = rulesByResolver.get(resolve) ?? new WeakMap<object, FieldRules>();
-  rulesByResolver.set(resolve, cache);
+  let cache = rulesByResolver.get(resolve);
+  if (!cache) rulesByResolver.set(resolve, (cache = new WeakMap()));
 
   const rulesOf = (schemas: object[]): FieldRules => {
     if (schemas.length === 1) {
