@@ -119,15 +119,20 @@ export function encodeManagedFields(records: readonly ManagedFieldsRecord[]): Ma
   return records
     .filter((r) => !isEmptyFieldSet(r.fields))
     .sort((a, b) => compareStrings(a.operation, b.operation) || compareTimes(a.time, b.time) || compareStrings(a.manager, b.manager) || compareStrings(a.apiVersion, b.apiVersion) || compareStrings(a.subresource ?? '', b.subresource ?? ''))
-    .map((r) => ({
-      manager: r.manager,
-      operation: r.operation,
-      apiVersion: r.apiVersion,
-      ...(r.time !== undefined ? { time: r.time } : {}),
-      fieldsType: 'FieldsV1' as const,
-      fieldsV1: fieldSetToFieldsV1(r.fields),
-      ...(r.subresource ? { subresource: r.subresource } : {}),
-    }));
+    .map((r) => managedFieldsEntry(r, fieldSetToFieldsV1(r.fields)));
+}
+
+/** One `metadata.managedFields` entry, its fields already in FieldsV1 form. */
+function managedFieldsEntry(r: Omit<ManagedFieldsRecord, 'fields'>, fieldsV1: Record<string, unknown>): ManagedFieldsEntry {
+  return {
+    manager: r.manager,
+    operation: r.operation,
+    apiVersion: r.apiVersion,
+    ...(r.time !== undefined ? { time: r.time } : {}),
+    fieldsType: 'FieldsV1',
+    fieldsV1,
+    ...(r.subresource ? { subresource: r.subresource } : {}),
+  };
 }
 
 function compareStrings(a: string, b: string): number {
@@ -218,8 +223,7 @@ export function trackUpdate(old: KubeObject | undefined, updated: KubeObject, op
     const base = withoutManagedFields(updated);
     const fieldsV1 = createdFieldsV1(base, opts.schema, ignored);
     if (fieldsV1 === undefined) return base;
-    const entry: ManagedFieldsEntry = { manager: opts.manager, operation: 'Update', apiVersion: opts.apiVersion, time: opts.now, fieldsType: 'FieldsV1', fieldsV1 };
-    if (opts.subresource) entry.subresource = opts.subresource;
+    const entry = managedFieldsEntry({ manager: opts.manager, operation: 'Update', apiVersion: opts.apiVersion, time: opts.now, subresource: opts.subresource }, fieldsV1);
     return { ...base, metadata: { ...base.metadata, managedFields: [entry] } };
   }
 
