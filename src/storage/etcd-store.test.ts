@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { Etcd3 } from 'etcd3';
+import { EtcdClient } from './etcd-client.ts';
+import { decodeRangeResponse, encodeRangeRequest } from './etcd-proto.ts';
 import { etcdAvailable, startEtcd, type TestEtcd } from '../testing/index.ts';
 import { runStoreConformance } from './conformance.ts';
 import { createEtcdStore } from './etcd-store.ts';
@@ -36,13 +37,13 @@ describe('etcd store', { skip }, () => {
   it('stores the JSON without resourceVersion and stamps mod_revision on read', async () => {
     const prefix = `/raw-${process.pid}`;
     const store = createEtcdStore({ endpoints: [etcd!.endpoint], prefix });
-    const client = new Etcd3({ hosts: [etcd!.endpoint] });
+    const client = new EtcdClient({ endpoints: [etcd!.endpoint] });
     try {
       const created = await store.create('/k/a', { metadata: { name: 'a', resourceVersion: '999' } });
-      const raw = (await client.get(`${prefix}/k/a`).exec()).kvs[0]!;
+      const raw = decodeRangeResponse(await client.call('range', encodeRangeRequest({ key: Buffer.from(`${prefix}/k/a`) }))).kvs[0]!;
       assert.deepEqual(JSON.parse(raw.value.toString()), { metadata: { name: 'a' } });
-      assert.equal(created.metadata.resourceVersion, raw.mod_revision);
-      assert.equal((await store.get('/k/a'))?.metadata.resourceVersion, raw.mod_revision);
+      assert.equal(created.metadata.resourceVersion, String(raw.modRevision));
+      assert.equal((await store.get('/k/a'))?.metadata.resourceVersion, String(raw.modRevision));
     } finally {
       client.close();
       await store.close();

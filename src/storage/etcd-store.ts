@@ -7,11 +7,15 @@
  *
  * Keys live under `prefix` in etcd, so several hubs (or test cases) can share a cluster.
  */
-import { createRequire } from 'node:module';
-import type { Etcd3, IKeyValue, IRangeResponse, IWatchCreateRequest } from 'etcd3';
 import type { KubeObject } from '../machinery/object.ts';
 import { StatusError } from '../machinery/status-error.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
+import { EtcdClient } from './etcd-client.ts';
+import {
+  compareResult, compareTarget, decodeDeleteRangeResponse, decodeRangeResponse, decodeTxnResponse, encodeCompactionRequest,
+  encodeDeleteRangeRequest, encodeRangeRequest, encodeTxnRequest, type KeyValue, type RangeRequest, type RangeResponse,
+  type TxnRequest, type WatchCreateRequest, type WatchEvent as EtcdEvent,
+} from './etcd-proto.ts';
 import { EtcdWatchStream } from './etcd-watch-stream.ts';
 import { checkRevision, stampRevision, storeClosedError, storeErrors } from './store-errors.ts';
 import type { DeleteOptions, ListOptions, ListResult, Store, Watch, WatchEvent, WatchHandlers, WatchOptions } from './store.ts';
@@ -26,12 +30,6 @@ export interface EtcdStoreOptions {
   dialTimeoutMs?: number;
 }
 
-/**
- * The etcd3 package, loaded on first use: it brings gRPC, which costs every process that imports
- * the storage layer a noticeable start-up delay, and most hubs run on sqlite.
- */
-const loadEtcd3 = (): typeof import('etcd3') => createRequire(import.meta.url)('etcd3') as typeof import('etcd3');
-
 /** Keys fetched per range call while listing: big enough to amortise a round trip, small enough for gRPC. */
 const listBatch = 500;
 /** How long watch() waits for etcd to say from where history was compacted, to word Expired. */
@@ -43,7 +41,7 @@ export function createEtcdStore(options: EtcdStoreOptions): EtcdStore {
 
 export class EtcdStore implements Store {
   readonly backend = 'etcd';
-  readonly #client: Etcd3;
+  readonly #client: EtcdClient;
   readonly #prefix: string;
   readonly #watches: EtcdWatchStream;
   readonly #channels = new Set<WatchChannel>();
@@ -52,19 +50,13 @@ export class EtcdStore implements Store {
   constructor(options: EtcdStoreOptions) {
     if (options.endpoints.length === 0) throw new Error('the etcd store needs at least one endpoint');
     this.#prefix = options.prefix ?? '';
-    const { Etcd3 } = loadEtcd3();
-    this.#client = new Etcd3({
-      hosts: options.endpoints,
-      dialTimeout: options.dialTimeoutMs ?? 10_000,
-      // A list page of large objects can exceed gRPC's 4 MiB default.
-      grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
-    });
+    this.#client = new EtcdClient({ endpoints: options.endpoints, dialTimeoutMs: options.dialTimeoutMs });
     this.#watches = new EtcdWatchStream(this.#client);
   }
 
   async get(key: string): Promise<KubeObject | undefined> {
     this.#assertOpen();
-    const response = await this.#client.kv.range({ key: this.#etcdKey(key) });
+    const response = await this.#range({ key: this.#etcdKey(key) });
     const kv = response.kvs[0];
     return kv && decode(kv);
   }
@@ -73,7 +65,7 @@ export class EtcdStore implements Store {
     this.#assertOpen();
     const limit = options.limit ?? 0;
     checkRevision('limit', limit);
-    const range = this.#range(prefix);
+    const range = this.#prefixRange(prefix);
     let start = range.key;
     let revision = 0;
     if (options.continue !== undefined) {
@@ -87,21 +79,16 @@ export class EtcdStore implements Store {
     let more = false;
     scan: for (;;) {
       const wanted = limit > 0 && !options.predicate ? limit - items.length + 1 : listBatch;
-      let response: IRangeResponse;
+      let response: RangeResponse;
       try {
-        response = await this.#client.kv.range({
-          key: start,
-          range_end: range.range_end,
-          limit: Math.min(wanted, listBatch),
-          ...(revision > 0 ? { revision } : {}),
-        });
+        response = await this.#range({ key: start, rangeEnd: range.rangeEnd, limit: Math.min(wanted, listBatch), revision });
       } catch (err) {
         if (isCompactedError(err)) throw storeErrors.staleContinue();
         // Only a forged token can name a revision etcd has not reached.
         if (isFutureRevisionError(err)) throw storeErrors.invalidContinue();
         throw err;
       }
-      if (revision === 0) revision = Number(response.header.revision);
+      if (revision === 0) revision = response.revision;
       for (const kv of response.kvs) {
         const object = decode(kv);
         if (options.predicate && !options.predicate(object)) continue;
@@ -125,12 +112,12 @@ export class EtcdStore implements Store {
     this.#assertOpen();
     const etcdKey = this.#etcdKey(key);
     const value = encode(obj);
-    const response = await this.#client.kv.txn({
-      compare: [{ key: etcdKey, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: etcdKey, value } }],
+    const response = await this.#txn({
+      compare: [{ key: etcdKey, target: compareTarget.create, result: compareResult.equal, revision: 0 }],
+      success: [{ put: { key: etcdKey, value } }],
     });
     if (!response.succeeded) throw storeErrors.alreadyExists(key);
-    return decodeValue(value, Number(response.header.revision));
+    return decodeValue(value, response.revision);
   }
 
   async update(key: string, obj: KubeObject, expectedRevision?: number): Promise<KubeObject> {
@@ -138,21 +125,21 @@ export class EtcdStore implements Store {
     checkRevision('expectedRevision', expectedRevision);
     const etcdKey = this.#etcdKey(key);
     const value = encode(obj);
-    const response = await this.#client.kv.txn({
+    const response = await this.#txn({
       // "Exists" is checked even with a revision: a missing key has mod_revision 0, and an update
       // expecting 0 must not create it.
       compare: [
-        { key: etcdKey, target: 'Create', result: 'Greater', create_revision: 0 },
-        ...(expectedRevision === undefined ? [] : [{ key: etcdKey, target: 'Mod' as const, result: 'Equal' as const, mod_revision: expectedRevision }]),
+        { key: etcdKey, target: compareTarget.create, result: compareResult.greater, revision: 0 },
+        ...(expectedRevision === undefined ? [] : [{ key: etcdKey, target: compareTarget.mod, result: compareResult.equal, revision: expectedRevision }]),
       ],
-      success: [{ request_put: { key: etcdKey, value } }],
-      failure: [{ request_range: { key: etcdKey, keys_only: true } }],
+      success: [{ put: { key: etcdKey, value } }],
+      failure: [{ range: { key: etcdKey, keysOnly: true } }],
     });
     if (!response.succeeded) {
-      const exists = (response.responses[0]?.response_range?.kvs.length ?? 0) > 0;
+      const exists = (response.responses[0]?.range?.kvs.length ?? 0) > 0;
       throw exists ? storeErrors.modified(key) : storeErrors.notFound(key);
     }
-    return decodeValue(value, Number(response.header.revision));
+    return decodeValue(value, response.revision);
   }
 
   async delete(key: string, options: DeleteOptions = {}): Promise<KubeObject> {
@@ -160,17 +147,17 @@ export class EtcdStore implements Store {
     checkRevision('expectedRevision', options.expectedRevision);
     const etcdKey = this.#etcdKey(key);
     if (options.expectedRevision === undefined && options.expectedUid === undefined) {
-      const response = await this.#client.kv.deleteRange({ key: etcdKey, prev_kv: true });
-      const previous = response.prev_kvs[0];
+      const response = decodeDeleteRangeResponse(await this.#client.call('deleteRange', encodeDeleteRangeRequest({ key: etcdKey, prevKv: true })));
+      const previous = response.prevKvs[0];
       if (!previous) throw storeErrors.notFound(key);
-      return decodeValue(previous.value, Number(response.header.revision));
+      return decodeValue(previous.value, response.revision);
     }
     // A uid lives inside the value, which etcd cannot compare: read, check here, then delete only
     // if the key still holds what was checked. Lose that race and the checks run again.
     for (;;) {
-      const current = (await this.#client.kv.range({ key: etcdKey })).kvs[0];
+      const current = (await this.#range({ key: etcdKey })).kvs[0];
       if (!current) throw storeErrors.notFound(key);
-      const revision = Number(current.mod_revision);
+      const revision = current.modRevision;
       if (options.expectedRevision !== undefined && revision !== options.expectedRevision) {
         throw storeErrors.revisionPrecondition(key, options.expectedRevision, revision);
       }
@@ -178,11 +165,11 @@ export class EtcdStore implements Store {
       if (options.expectedUid !== undefined && uid !== options.expectedUid) {
         throw storeErrors.uidPrecondition(key, options.expectedUid, uid);
       }
-      const response = await this.#client.kv.txn({
-        compare: [{ key: etcdKey, target: 'Mod', result: 'Equal', mod_revision: revision }],
-        success: [{ request_delete_range: { key: etcdKey } }],
+      const response = await this.#txn({
+        compare: [{ key: etcdKey, target: compareTarget.mod, result: compareResult.equal, revision }],
+        success: [{ deleteRange: { key: etcdKey } }],
       });
-      if (response.succeeded) return decodeValue(current.value, Number(response.header.revision));
+      if (response.succeeded) return decodeValue(current.value, response.revision);
     }
   }
 
@@ -192,7 +179,7 @@ export class EtcdStore implements Store {
     checkRevision('fromRevision', from);
     /** Every change up to here has been pushed to the channel: what a bookmark may promise. */
     let delivered = from;
-    let id: string | undefined;
+    let id: number | undefined;
     /** While watch() has not returned, a cancellation becomes its rejection, not onError. */
     let setup: { cancellation?: StatusError | Error; notify?: () => void } | undefined = {};
     const channel = new WatchChannel({
@@ -212,20 +199,20 @@ export class EtcdStore implements Store {
         channel.fail(err);
       }
     };
-    const request: IWatchCreateRequest = { ...this.#range(prefix), prev_kv: true, progress_notify: true };
-    if (from > 0) request.start_revision = from + 1;
+    const request: Omit<WatchCreateRequest, 'watchId'> = { ...this.#prefixRange(prefix), prevKv: true, progressNotify: true };
+    if (from > 0) request.startRevision = from + 1;
     const creating = this.#watches.create(request, {
       onResponse: (response) => {
         if (response.canceled) {
-          const compacted = Number(response.compact_revision);
+          const compacted = response.compactRevision;
           ended(compacted > 0
             ? storeErrors.tooOld(from, compacted - 1)
-            : new Error(`etcd cancelled the watch: ${response.cancel_reason || 'no reason given'}`));
+            : new Error(`etcd cancelled the watch: ${response.cancelReason || 'no reason given'}`));
           return;
         }
         if (response.events.length === 0) {
           // A progress notification: etcd sends it only to a watch that is caught up.
-          delivered = Math.max(delivered, Number(response.header.revision));
+          delivered = Math.max(delivered, response.revision);
           return;
         }
         for (const event of response.events) {
@@ -248,7 +235,7 @@ export class EtcdStore implements Store {
       throw err;
     }
     id = created.id;
-    if (from === 0) delivered = Number(created.created.header.revision);
+    if (from === 0) delivered = created.created.revision;
     this.#channels.add(channel);
     try {
       // etcd reports a compacted start revision only after `created`; ask directly so that
@@ -279,8 +266,8 @@ export class EtcdStore implements Store {
 
   async currentRevision(): Promise<number> {
     this.#assertOpen();
-    const response = await this.#client.kv.range({ key: this.#anyKey(), count_only: true });
-    return Number(response.header.revision);
+    const response = await this.#range({ key: this.#anyKey(), countOnly: true });
+    return response.revision;
   }
 
   async compact(revision: number): Promise<void> {
@@ -289,7 +276,7 @@ export class EtcdStore implements Store {
     // Nothing precedes revision 1, and etcd refuses to compact at 0.
     if (revision <= 1) return;
     try {
-      await this.#client.kv.compact({ revision, physical: true });
+      await this.#client.call('compact', encodeCompactionRequest(revision, true));
     } catch (err) {
       if (isCompactedError(err)) return;
       if (isFutureRevisionError(err)) throw storeErrors.futureCompaction(revision, await this.currentRevision());
@@ -325,31 +312,39 @@ export class EtcdStore implements Store {
   }
 
   /** The etcd range holding every key that starts with `prefix`. */
-  #range(prefix: string): { key: Buffer; range_end: Buffer } {
+  #prefixRange(prefix: string): { key: Buffer; rangeEnd: Buffer } {
     const key = this.#etcdKey(prefix);
     // An empty key with range_end "\0" is etcd's way of saying "every key".
-    if (key.length === 0) return { key: Buffer.from([0]), range_end: Buffer.from([0]) };
-    return { key, range_end: prefixEnd(key) };
+    if (key.length === 0) return { key: Buffer.from([0]), rangeEnd: Buffer.from([0]) };
+    return { key, rangeEnd: prefixEnd(key) };
   }
 
-  #watchEvent(event: { type: unknown; kv: IKeyValue; prev_kv?: IKeyValue }): WatchEvent | Error {
+  async #range(request: RangeRequest): Promise<RangeResponse> {
+    return decodeRangeResponse(await this.#client.call('range', encodeRangeRequest(request)));
+  }
+
+  async #txn(request: TxnRequest) {
+    return decodeTxnResponse(await this.#client.call('txn', encodeTxnRequest(request)));
+  }
+
+  #watchEvent(event: EtcdEvent): WatchEvent | Error {
     const key = this.#storeKey(event.kv.key);
-    const revision = Number(event.kv.mod_revision);
-    if (String(event.type).toUpperCase() === 'DELETE') {
-      if (!event.prev_kv) return new Error(`etcd sent the delete of ${key} at ${revision} without its last state`);
-      return { type: 'DELETED', key, revision, object: decodeValue(event.prev_kv.value, revision), previous: decode(event.prev_kv) };
+    const revision = event.kv.modRevision;
+    if (event.type === 'DELETE') {
+      if (!event.prevKv) return new Error(`etcd sent the delete of ${key} at ${revision} without its last state`);
+      return { type: 'DELETED', key, revision, object: decodeValue(event.prevKv.value, revision), previous: decode(event.prevKv) };
     }
     const object = decode(event.kv);
-    if (event.kv.create_revision === event.kv.mod_revision) return { type: 'ADDED', key, revision, object };
+    if (event.kv.createRevision === event.kv.modRevision) return { type: 'ADDED', key, revision, object };
     const modified: WatchEvent = { type: 'MODIFIED', key, revision, object };
-    if (event.prev_kv) modified.previous = decode(event.prev_kv);
+    if (event.prevKv) modified.previous = decode(event.prevKv);
     return modified;
   }
 
   /** True when etcd no longer holds history at `revision`; false for a revision not reached yet. */
   async #isCompacted(revision: number): Promise<boolean> {
     try {
-      await this.#client.kv.range({ key: this.#anyKey(), count_only: true, revision });
+      await this.#range({ key: this.#anyKey(), countOnly: true, revision });
       return false;
     } catch (err) {
       if (isCompactedError(err)) return true;
@@ -370,8 +365,8 @@ function decodeValue(value: Buffer, revision: number): KubeObject {
   return stampRevision(JSON.parse(value.toString('utf8')) as KubeObject, revision);
 }
 
-function decode(kv: IKeyValue): KubeObject {
-  return decodeValue(kv.value, Number(kv.mod_revision));
+function decode(kv: KeyValue): KubeObject {
+  return decodeValue(kv.value, kv.modRevision);
 }
 
 /** The first key after `key` in etcd's byte order. */

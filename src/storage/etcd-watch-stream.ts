@@ -3,20 +3,21 @@
  * use and closed when the last watch goes. It hands every response for a watch to that watch,
  * untouched, and reports a broken stream to every watch on it rather than resuming silently.
  *
- * Why not the etcd3 package's Watcher: it hides what a Kubernetes-style store needs. It drops the
- * `compact_revision` of a compacted watch (so Expired could not say from where), swallows the
- * progress notifications that bookmarks rely on, and after a reconnect resumes from the revision
- * in the last response header, which during a catch-up can lie beyond the events delivered. Here
- * a lost stream ends each watch with an error, and the watcher (an informer) resumes from the
- * last revision it really saw, as Kubernetes clients do.
+ * What a Kubernetes-style store needs of it, and why it does not resume by itself: a compacted
+ * watch's `compact_revision` is passed on (so Expired can say from where), progress notifications
+ * reach the watch (bookmarks rely on them), and a lost stream ends each watch with an error, so
+ * that the watcher (an informer) resumes from the last revision it really saw, as Kubernetes
+ * clients do. Resuming here from the revision of the last response header could skip events,
+ * since during a catch-up that header can lie beyond the events delivered.
  */
-import type { Etcd3, IWatchCreateRequest, IWatchRequest, IWatchResponse, IDuplexStream } from 'etcd3';
+import type { EtcdClient, EtcdStream } from './etcd-client.ts';
+import { decodeWatchResponse, encodeWatchCancel, encodeWatchCreate, type WatchCreateRequest, type WatchResponse } from './etcd-proto.ts';
 
-type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+type WatchStream = EtcdStream;
 
 export interface EtcdWatchTarget {
   /** Every response for the watch after its creation: events, progress notifications, cancellation. */
-  onResponse(response: IWatchResponse): void;
+  onResponse(response: WatchResponse): void;
   /** The stream under the watch broke; the watch is gone. */
   onLost(err: Error): void;
 }
@@ -24,27 +25,27 @@ export interface EtcdWatchTarget {
 interface Registration {
   target: EtcdWatchTarget;
   /** Settles the creation; cleared once etcd confirmed it. */
-  created?: { resolve(response: IWatchResponse): void; reject(err: Error): void };
+  created?: { resolve(response: WatchResponse): void; reject(err: Error): void };
 }
 
 export class EtcdWatchStream {
-  readonly #client: Etcd3;
+  readonly #client: EtcdClient;
   #stream: WatchStream | undefined;
   #opening: Promise<WatchStream> | undefined;
   /** IDs are ours (etcd >= 3.4 honours `watch_id`), so responses match watches without guessing. */
   #nextId = 1;
-  readonly #registrations = new Map<string, Registration>();
+  readonly #registrations = new Map<number, Registration>();
   #closed = false;
 
-  constructor(client: Etcd3) {
+  constructor(client: EtcdClient) {
     this.#client = client;
   }
 
   /** Creates a watch and resolves with etcd's `created` response, whose header holds the revision then. */
-  async create(request: IWatchCreateRequest, target: EtcdWatchTarget): Promise<{ id: string; created: IWatchResponse }> {
+  async create(request: Omit<WatchCreateRequest, 'watchId'>, target: EtcdWatchTarget): Promise<{ id: number; created: WatchResponse }> {
     if (this.#closed) throw new Error('the etcd store is closed');
-    const id = String(this.#nextId++);
-    const created = new Promise<IWatchResponse>((resolve, reject) => {
+    const id = this.#nextId++;
+    const created = new Promise<WatchResponse>((resolve, reject) => {
       this.#registrations.set(id, { target, created: { resolve, reject } });
     });
     // Closing while the stream opens rejects `created` before anyone awaits it; that is handled below.
@@ -57,12 +58,12 @@ export class EtcdWatchStream {
       throw err;
     }
     if (!this.#registrations.has(id)) return { id, created: await created };
-    stream.write({ create_request: { ...request, watch_id: id } });
+    stream.send(encodeWatchCreate({ ...request, watchId: id }));
     return { id, created: await created };
   }
 
   /** Ends one watch. Idempotent; responses already in flight for it are dropped. */
-  cancel(id: string): void {
+  cancel(id: number): void {
     if (!this.#registrations.delete(id)) return;
     const stream = this.#stream;
     if (!stream) return;
@@ -70,7 +71,7 @@ export class EtcdWatchStream {
       // The last watch went: drop the stream so an idle store holds no call open.
       this.#drop(stream);
     } else {
-      stream.write({ cancel_request: { watch_id: id } });
+      stream.send(encodeWatchCancel(id));
     }
   }
 
@@ -83,18 +84,31 @@ export class EtcdWatchStream {
 
   #open(): Promise<WatchStream> {
     if (this.#stream) return Promise.resolve(this.#stream);
-    this.#opening ??= this.#client.watchClient.watch().then(
+    let opened: WatchStream | undefined;
+    this.#opening ??= this.#client.stream({
+      onMessage: (reader) => {
+        let response: WatchResponse;
+        try {
+          response = decodeWatchResponse(reader);
+        } catch (err) {
+          if (opened) this.#broken(opened, err as Error);
+          return;
+        }
+        this.#route(response);
+      },
+      onEnd: (err) => {
+        if (opened) this.#broken(opened, err);
+      },
+    }).then(
       (stream) => {
         this.#opening = undefined;
+        opened = stream;
         if (this.#closed || this.#registrations.size === 0) {
-          this.#drop(stream);
+          stream.cancel();
           if (this.#closed) throw new Error('the etcd store is closed');
           return stream;
         }
         this.#stream = stream;
-        stream.on('data', (response) => this.#route(response));
-        stream.on('error', (err) => this.#broken(stream, err));
-        stream.on('end', () => this.#broken(stream, new Error('the etcd watch stream ended')));
         return stream;
       },
       (err: unknown) => {
@@ -105,27 +119,28 @@ export class EtcdWatchStream {
     return this.#opening;
   }
 
-  #route(response: IWatchResponse): void {
-    const registration = this.#registrations.get(String(response.watch_id));
+  #route(response: WatchResponse): void {
+    const registration = this.#registrations.get(response.watchId);
     if (!registration) return;
     if (response.created) {
       const created = registration.created;
       registration.created = undefined;
       if (response.canceled) {
-        this.#registrations.delete(String(response.watch_id));
-        created?.reject(new Error(`etcd refused the watch: ${response.cancel_reason || 'no reason given'}`));
+        this.#registrations.delete(response.watchId);
+        created?.reject(new Error(`etcd refused the watch: ${response.cancelReason || 'no reason given'}`));
       } else {
         created?.resolve(response);
       }
       return;
     }
-    if (response.canceled) this.#registrations.delete(String(response.watch_id));
+    if (response.canceled) this.#registrations.delete(response.watchId);
     registration.target.onResponse(response);
   }
 
   #broken(stream: WatchStream, err: Error): void {
     if (stream !== this.#stream) return;
     this.#stream = undefined;
+    stream.cancel();
     this.#failAll(new Error(`the etcd watch stream broke: ${err.message}`, { cause: err }));
   }
 
@@ -140,8 +155,6 @@ export class EtcdWatchStream {
 
   #drop(stream: WatchStream): void {
     if (stream === this.#stream) this.#stream = undefined;
-    // Cancelling makes gRPC emit a CANCELLED error; it must have a listener, and means nothing.
-    stream.on('error', () => undefined);
     stream.cancel();
   }
 }

@@ -1,0 +1,323 @@
+/**
+ * EtcdClient speaks etcd's v3 gRPC API over node:http2: the few calls the etcd store makes (Range,
+ * Txn, DeleteRange, Compact, and the Watch stream), each a POST of length-prefixed protobuf
+ * messages (see etcd-proto.ts) with the status in the trailers, as gRPC defines.
+ *
+ * It replaces a general gRPC stack because every store call is on a hot path: a general client
+ * spent about three times the CPU of this one per call (resolver, load balancer, retry and
+ * interceptor layers, a reflective protobuf codec), and on a hub that CPU is taken from serving
+ * the API. What a store needs of a connection is kept: one HTTP/2 connection multiplexes every
+ * call; a call that cannot connect tries the next endpoint; a connection that fails is dropped and
+ * the next call dials again. A call that was sent is never retried here, since it may have been
+ * applied; the store's callers decide.
+ */
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { ProtoReader } from './etcd-proto.ts';
+
+export interface EtcdClientOptions {
+  /** Client URLs, e.g. `http://127.0.0.1:2379`. */
+  endpoints: string[];
+  /** How long connecting to one endpoint may take, in ms. Default 10 s. */
+  dialTimeoutMs?: number;
+}
+
+/** A call etcd answered with a gRPC status other than OK. */
+export class EtcdError extends Error {
+  /** The gRPC status code (e.g. 11 OUT_OF_RANGE for a compacted revision, 14 UNAVAILABLE). */
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = 'EtcdError';
+    this.code = code;
+  }
+}
+
+/** Largest message accepted from etcd: a list page of large objects can be big. */
+const maxMessageBytes = 256 * 1024 * 1024;
+
+/** One gRPC message: a zero compression flag and a 4-byte big-endian length, then the bytes. */
+export function grpcFrame(message: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(5 + message.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(message.length, 1);
+  message.copy(frame, 5);
+  return frame;
+}
+
+/** Splits a stream of gRPC frames, arriving in arbitrary chunks, into messages. */
+class FrameReader {
+  readonly #onMessage: (message: Buffer) => void;
+  #pending: Buffer | undefined;
+  constructor(onMessage: (message: Buffer) => void) {
+    this.#onMessage = onMessage;
+  }
+
+  push(chunk: Buffer): void {
+    let data = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk;
+    this.#pending = undefined;
+    while (data.length >= 5) {
+      if (data[0] !== 0) throw new Error('etcd sent a compressed gRPC message, which was not asked for');
+      const length = data.readUInt32BE(1);
+      if (length > maxMessageBytes) throw new Error(`etcd sent a ${length}-byte message, over the ${maxMessageBytes}-byte limit`);
+      if (data.length < 5 + length) break;
+      this.#onMessage(data.subarray(5, 5 + length));
+      data = data.subarray(5 + length);
+    }
+    if (data.length > 0) this.#pending = data;
+  }
+
+  get incomplete(): boolean {
+    return this.#pending !== undefined;
+  }
+}
+
+/** The gRPC status in a header block (trailers, or the headers of a trailers-only answer). */
+function statusOf(headers: IncomingHttpHeaders): { code: number; message: string } | undefined {
+  const code = headers['grpc-status'];
+  if (code === undefined) return undefined;
+  const raw = headers['grpc-message'];
+  let message = typeof raw === 'string' ? raw : '';
+  try {
+    message = decodeURIComponent(message);
+  } catch {
+    // Not percent-encoded after all: keep it as sent.
+  }
+  return { code: Number(code), message };
+}
+
+const grpcHeaders = (path: string) => ({
+  [constants.HTTP2_HEADER_METHOD]: 'POST',
+  [constants.HTTP2_HEADER_PATH]: path,
+  [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
+  te: 'trailers',
+});
+
+/** The paths of the methods used, with their request headers made once. */
+const methods = {
+  range: grpcHeaders('/etcdserverpb.KV/Range'),
+  txn: grpcHeaders('/etcdserverpb.KV/Txn'),
+  deleteRange: grpcHeaders('/etcdserverpb.KV/DeleteRange'),
+  compact: grpcHeaders('/etcdserverpb.KV/Compact'),
+  watch: grpcHeaders('/etcdserverpb.Watch/Watch'),
+};
+export type EtcdMethod = Exclude<keyof typeof methods, 'watch'>;
+
+/** A bidirectional call: messages go out with `send`, come in through the handlers given to `stream`. */
+export interface EtcdStream {
+  send(message: Buffer): void;
+  /** Ends the call from this side; the handlers hear nothing more. */
+  cancel(): void;
+}
+
+export interface EtcdStreamHandlers {
+  onMessage(reader: ProtoReader): void;
+  /** The call ended: etcd closed it, the connection failed, or it was refused. Not called after cancel. */
+  onEnd(err: Error): void;
+}
+
+export class EtcdClient {
+  readonly #endpoints: string[];
+  readonly #dialTimeoutMs: number;
+  /** The endpoint the next dial starts from: the one that worked last. */
+  #current = 0;
+  /** The connection being dialled or in use; `#live` is the same once it is up. */
+  #session: Promise<ClientHttp2Session> | undefined;
+  #live: ClientHttp2Session | undefined;
+  #closed = false;
+
+  constructor(options: EtcdClientOptions) {
+    if (options.endpoints.length === 0) throw new Error('the etcd client needs at least one endpoint');
+    for (const endpoint of options.endpoints) {
+      let url: URL;
+      try {
+        url = new URL(endpoint);
+      } catch {
+        throw new Error(`etcd endpoint ${JSON.stringify(endpoint)} is not a URL; write it as http://HOST:PORT`);
+      }
+      if (url.protocol !== 'http:') throw new Error(`etcd endpoint ${endpoint}: only http:// (plain gRPC) is supported`);
+    }
+    this.#endpoints = [...options.endpoints];
+    this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
+  }
+
+  /** One request, one response: the response message, or an EtcdError with etcd's status. */
+  async call(method: EtcdMethod, request: Buffer): Promise<ProtoReader> {
+    const session = await this.#connected();
+    return new Promise((resolve, reject) => {
+      let stream: ClientHttp2Stream;
+      try {
+        stream = session.request(methods[method]);
+      } catch (err) {
+        this.#forget(session);
+        reject(callError(method, err));
+        return;
+      }
+      let response: Buffer | undefined;
+      let status: { code: number; message: string } | undefined;
+      let failure: Error | undefined;
+      const frames = new FrameReader((message) => {
+        response ??= message;
+      });
+      stream.on('response', (headers) => {
+        if (headers[':status'] !== 200) {
+          failure ??= new Error(`etcd answered ${method} with HTTP status ${headers[':status']}`);
+        }
+        status ??= statusOf(headers);
+      });
+      stream.on('data', (chunk: Buffer) => {
+        try {
+          frames.push(chunk);
+        } catch (err) {
+          failure ??= err as Error;
+          stream.close(constants.NGHTTP2_CANCEL);
+        }
+      });
+      stream.on('trailers', (trailers) => {
+        status = statusOf(trailers) ?? status;
+      });
+      stream.on('error', (err) => {
+        failure ??= callError(method, err);
+      });
+      stream.on('close', () => {
+        if (failure) reject(failure);
+        else if (status && status.code !== 0) reject(new EtcdError(status.code, status.message || `etcd failed ${method} with gRPC status ${status.code}`));
+        else if (!status) reject(new Error(`etcd ended ${method} without a gRPC status (stream reset with code ${stream.rstCode})`));
+        else if (!response || frames.incomplete) reject(new Error(`etcd answered ${method} without a complete message`));
+        else resolve(new ProtoReader(response));
+      });
+      stream.end(grpcFrame(request));
+    });
+  }
+
+  /** Opens a bidirectional call (etcd's Watch), resolving once the connection is there. */
+  async stream(handlers: EtcdStreamHandlers): Promise<EtcdStream> {
+    const session = await this.#connected();
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request(methods.watch, { endStream: false });
+    } catch (err) {
+      this.#forget(session);
+      throw callError('watch', err);
+    }
+    let ended = false;
+    const end = (err: Error): void => {
+      if (ended) return;
+      ended = true;
+      handlers.onEnd(err);
+    };
+    const frames = new FrameReader((message) => {
+      if (!ended) handlers.onMessage(new ProtoReader(message));
+    });
+    let status: { code: number; message: string } | undefined;
+    stream.on('response', (headers) => {
+      if (headers[':status'] !== 200) end(new Error(`etcd answered watch with HTTP status ${headers[':status']}`));
+      status ??= statusOf(headers);
+    });
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        frames.push(chunk);
+      } catch (err) {
+        end(err as Error);
+        stream.close(constants.NGHTTP2_CANCEL);
+      }
+    });
+    stream.on('trailers', (trailers) => {
+      status = statusOf(trailers) ?? status;
+    });
+    stream.on('error', (err) => end(callError('watch', err)));
+    stream.on('close', () => {
+      end(status && status.code !== 0
+        ? new EtcdError(status.code, status.message || `etcd ended the watch with gRPC status ${status.code}`)
+        : new Error('etcd ended the watch stream'));
+    });
+    return {
+      send: (message) => {
+        if (!ended && !stream.destroyed) stream.write(grpcFrame(message));
+      },
+      cancel: () => {
+        ended = true;
+        if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+      },
+    };
+  }
+
+  /** Closes the connection; calls in flight fail, and later ones are refused. */
+  close(): void {
+    this.#closed = true;
+    const session = this.#session;
+    this.#session = undefined;
+    this.#live = undefined;
+    void session?.then((s) => s.destroy(), () => undefined);
+  }
+
+  #connected(): Promise<ClientHttp2Session> {
+    if (this.#closed) return Promise.reject(new Error('the etcd client is closed'));
+    this.#session ??= this.#dialAny();
+    return this.#session;
+  }
+
+  /** Dials the endpoints in turn from the last good one; fails only when none answers. */
+  async #dialAny(): Promise<ClientHttp2Session> {
+    const failures: string[] = [];
+    for (let i = 0; i < this.#endpoints.length; i++) {
+      const index = (this.#current + i) % this.#endpoints.length;
+      const endpoint = this.#endpoints[index]!;
+      try {
+        const session = await this.#dial(endpoint);
+        this.#current = index;
+        this.#live = session;
+        return session;
+      } catch (err) {
+        failures.push(`${endpoint}: ${(err as Error).message}`);
+      }
+    }
+    this.#session = undefined;
+    throw new Error(`cannot reach etcd (${failures.join('; ')})`);
+  }
+
+  #dial(endpoint: string): Promise<ClientHttp2Session> {
+    return new Promise((resolve, reject) => {
+      // Large windows, so that a big list page is not paced by window updates.
+      const session = connect(endpoint, { maxSessionMemory: 64, settings: { initialWindowSize: 8 * 1024 * 1024 } });
+      const timer = setTimeout(() => {
+        session.destroy();
+        reject(new Error(`no connection within ${this.#dialTimeoutMs} ms`));
+      }, this.#dialTimeoutMs);
+      const failed = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      session.once('error', failed);
+      session.once('connect', () => {
+        clearTimeout(timer);
+        session.off('error', failed);
+        session.setLocalWindowSize(64 * 1024 * 1024);
+        if (this.#closed) {
+          session.destroy();
+          reject(new Error('the etcd client is closed'));
+          return;
+        }
+        // Once connected, a failure or a goaway only retires the connection: the calls on it fail
+        // on their own streams, and the next call dials again.
+        const retire = () => this.#forget(session);
+        session.on('error', retire);
+        session.on('goaway', retire);
+        session.on('close', retire);
+        resolve(session);
+      });
+    });
+  }
+
+  #forget(session: ClientHttp2Session): void {
+    if (this.#live === session) {
+      this.#live = undefined;
+      this.#session = undefined;
+    }
+    if (!session.destroyed && !session.closed) session.close();
+  }
+}
+
+function callError(method: string, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(`etcd ${method} call failed: ${message}`, { cause: err });
+}
