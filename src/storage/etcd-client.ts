@@ -45,7 +45,7 @@ export function grpcFrame(message: Buffer): Buffer {
 }
 
 /** Splits a stream of gRPC frames, arriving in arbitrary chunks, into messages. */
-class FrameReader {
+export class FrameReader {
   readonly #onMessage: (message: Buffer) => void;
   #pending: Buffer | undefined;
   constructor(onMessage: (message: Buffer) => void) {
