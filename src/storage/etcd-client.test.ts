@@ -182,6 +182,44 @@ describe('EtcdClient against etcd', { skip }, () => {
     }
   });
 
+  it('gives up a connection that stops answering, ending its watch stream with an error that says so', { timeout: 10_000 }, async () => {
+    const target = new URL(etcd!.endpoint);
+    const sockets: Socket[] = [];
+    let silent = false;
+    // A relay that can go quiet without closing anything, as a partitioned network does.
+    const relay = createServer((inbound) => {
+      const outbound = connectTcp(Number(target.port), target.hostname);
+      sockets.push(inbound, outbound);
+      inbound.on('data', (chunk: Buffer) => void (silent || outbound.write(chunk)));
+      outbound.on('data', (chunk: Buffer) => void (silent || inbound.write(chunk)));
+      for (const socket of [inbound, outbound]) socket.on('error', () => undefined).on('close', () => {
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }).listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    const client = new EtcdClient({
+      endpoints: [`http://127.0.0.1:${(relay.address() as AddressInfo).port}`],
+      keepAliveIntervalMs: 50,
+      keepAliveTimeoutMs: 200,
+    });
+    try {
+      const ended = new Promise<Error>((resolve) => {
+        void client.stream({ onMessage: () => undefined, onEnd: resolve });
+      });
+      await client.call('range', encodeRangeRequest({ key: key('e'), countOnly: true }));
+      silent = true;
+      const started = Date.now();
+      const err = await ended;
+      assert.match(err.message, /did not answer a ping within 200 ms/);
+      assert.ok(Date.now() - started < 5_000);
+    } finally {
+      client.close();
+      relay.close();
+      for (const socket of sockets) socket.destroy();
+    }
+  });
+
   it('dials again after the connection is lost: one new connection, not one per call', async () => {
     // A TCP relay in front of etcd, so the test can cut the connection under the client.
     const sockets = new Set<Socket>();

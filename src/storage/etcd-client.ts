@@ -19,6 +19,14 @@ export interface EtcdClientOptions {
   endpoints: string[];
   /** How long connecting to one endpoint may take, in ms. Default 10 s. */
   dialTimeoutMs?: number;
+  /**
+   * How often an idle-looking connection is checked with an HTTP/2 PING, in ms (default 30 s),
+   * and how long the answer may take (default 10 s). A connection whose peer went silent (a
+   * network partition, a frozen host) is given up, so its watches fail and their owners start
+   * over instead of waiting forever for events.
+   */
+  keepAliveIntervalMs?: number;
+  keepAliveTimeoutMs?: number;
 }
 
 /** A call etcd answered with a gRPC status other than OK. */
@@ -118,6 +126,8 @@ export interface EtcdStreamHandlers {
 export class EtcdClient {
   readonly #endpoints: string[];
   readonly #dialTimeoutMs: number;
+  readonly #keepAliveIntervalMs: number;
+  readonly #keepAliveTimeoutMs: number;
   /** The endpoint the next dial starts from: the one that worked last. */
   #current = 0;
   /** The connection being dialled or in use; `#live` is the same once it is up. */
@@ -138,6 +148,8 @@ export class EtcdClient {
     }
     this.#endpoints = [...options.endpoints];
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
+    this.#keepAliveIntervalMs = options.keepAliveIntervalMs ?? 30_000;
+    this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 10_000;
   }
 
   /** One request, one response: the response message, or an EtcdError with etcd's status. */
@@ -303,9 +315,29 @@ export class EtcdClient {
         session.on('error', retire);
         session.on('goaway', retire);
         session.on('close', retire);
+        this.#keepAlive(session, endpoint);
         resolve(session);
       });
     });
+  }
+
+  /** Pings the connection now and then; one that does not answer in time is destroyed. */
+  #keepAlive(session: ClientHttp2Session, endpoint: string): void {
+    const timer = setInterval(() => {
+      if (session.destroyed) return;
+      const deadline = setTimeout(() => {
+        session.destroy(new Error(`etcd at ${endpoint} did not answer a ping within ${this.#keepAliveTimeoutMs} ms`));
+      }, this.#keepAliveTimeoutMs);
+      deadline.unref();
+      const sent = session.ping((err) => {
+        clearTimeout(deadline);
+        if (err && !session.destroyed) session.destroy(err);
+      });
+      // A ping still unanswered from last time: its own deadline is running.
+      if (!sent) clearTimeout(deadline);
+    }, this.#keepAliveIntervalMs);
+    timer.unref();
+    session.once('close', () => clearInterval(timer));
   }
 
   #forget(session: ClientHttp2Session): void {
