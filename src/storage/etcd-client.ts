@@ -299,7 +299,8 @@ export class EtcdClient {
         clearTimeout(timer);
         reject(err);
       };
-      session.once('error', failed);
+      // `on`, not `once`: a second error before the connection is up must not go unhandled.
+      session.on('error', failed);
       session.once('connect', () => {
         clearTimeout(timer);
         session.off('error', failed);
