@@ -46,7 +46,10 @@ describe('nephele CLI', () => {
   const mistakes: Array<{ args: string[]; says: RegExp }> = [
     { args: ['up', '--listen', 'nonsense'], says: /"nonsense" is not HOST:PORT \(for example 127\.0\.0\.1:6443\)/ },
     { args: ['up', '--listen', '127.0.0.1:99999'], says: /port 99999 is out of range/ },
-    { args: ['up', '--store', 'bogus'], says: /"bogus" is not a store: use sqlite, memory or etcd:\/\/HOST:PORT/ },
+    { args: ['up', '--store', 'bogus'], says: /"bogus" is not a store: use sqlite, memory or etcd:\/\/HOST:PORT.*etcds:\/\/ for TLS/ },
+    { args: ['up', '--store', 'etcds://127.0.0.1:2379', '--etcd-ca', '/nonexistent/ca.crt'], says: /cannot read \/nonexistent\/ca\.crt: ENOENT/ },
+    { args: ['up', '--store', 'etcd://127.0.0.1:2379', '--etcd-ca', new URL(import.meta.url).pathname], says: /--etcd-ca, --etcd-cert and --etcd-key go with an etcds:\/\/HOST:PORT store, not etcd:\/\/127\.0\.0\.1:2379/ },
+    { args: ['up', '--store', 'etcds://127.0.0.1:2379', '--etcd-cert', new URL(import.meta.url).pathname], says: /--etcd-cert and --etcd-key go together/ },
     { args: ['start', '--store', 'etcd://'], says: /"etcd:\/\/" is not a store/ },
     { args: ['up', '--frobnicate'], says: /unknown option '--frobnicate'/ },
     { args: ['teleport'], says: /unknown command 'teleport'/ },

@@ -7,7 +7,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCertificateSet } from '../src/hub/security/tls.ts';
 import { etcdAvailable, startEtcd, type TestEtcd } from '../src/testing/etcd.ts';
+import { freePort, hubClient, spawnHubProcess } from '../src/testing/hub-process.ts';
 import { startTestHub, type TestHub } from '../src/testing/hub.ts';
 import { waitFor } from '../src/testing/wait.ts';
 
@@ -90,5 +95,56 @@ describe('hub replicas on one etcd', { skip }, () => {
     } finally {
       await c.close();
     }
+  });
+});
+
+describe('a hub on etcd over TLS with client certificates', { skip }, () => {
+  let etcd: TestEtcd;
+  let dir: string;
+  const files = { ca: '', cert: '', key: '' };
+  before(async () => {
+    // One certificate for both ends: etcd serves with it and the hub presents it.
+    const pki = await createCertificateSet(['127.0.0.1'], { clientAuth: true });
+    etcd = await startEtcd({ tls: { caPem: pki.caPem, certPem: pki.certPem, keyPem: pki.keyPem } });
+    dir = mkdtempSync(join(tmpdir(), 'nephele-etcd-tls-'));
+    for (const [name, pem] of [['ca', pki.caPem], ['cert', pki.certPem], ['key', pki.keyPem]] as const) {
+      files[name] = join(dir, `${name}.pem`);
+      writeFileSync(files[name], pem, { mode: 0o600 });
+    }
+  });
+  after(async () => {
+    await etcd?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  const store = () => `etcds://${etcd.endpoint.replace(/^https:\/\//, '')}`;
+
+  it('nephele up --store etcds:// with --etcd-ca, --etcd-cert and --etcd-key serves from that etcd', async () => {
+    const home = join(dir, 'home');
+    const hub = spawnHubProcess({ home, port: await freePort(), store: store(), extraArgs: ['--etcd-ca', files.ca, '--etcd-cert', files.cert, '--etcd-key', files.key] });
+    try {
+      await hub.ready();
+      const client = hubClient(home, hub.url);
+      try {
+        const created = await client.call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'over-tls' }, data: { k: 'v' } });
+        assert.equal(created.status, 201, created.body);
+        const read = await client.call('GET', '/api/v1/namespaces/default/configmaps/over-tls');
+        assert.equal(read.status, 200);
+        assert.equal(read.json().data.k, 'v');
+      } finally {
+        client.close();
+      }
+      assert.equal((await hub.kill('SIGTERM')).code, 0);
+    } finally {
+      await hub.kill('SIGKILL').catch(() => undefined);
+    }
+  });
+
+  it('without a client certificate the hub does not start, and says why in one line', async () => {
+    const hub = spawnHubProcess({ home: join(dir, 'refused'), port: await freePort(), store: store(), extraArgs: ['--etcd-ca', files.ca] });
+    const exit = await hub.waitForExit(20_000);
+    assert.equal(exit.code, 1);
+    const { stderr } = hub.output();
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, /the hub did not start: .*etcd did not accept this client's certificate/);
   });
 });

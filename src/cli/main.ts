@@ -5,7 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startHub, type Hub } from '../hub/hub.ts';
+import { startHub, type Hub, type HubOptions } from '../hub/hub.ts';
 import { verifyAuditLog } from '../hub/security/index.ts';
 import { createManifestObjects } from '../hub/manifests.ts';
 import { clusterHome } from '../sim/fleet.ts';
@@ -66,18 +66,48 @@ function parseListen(value: string): { host: string; port: number } {
 
 function parseStore(value: string): string {
   if (value === 'sqlite' || value === 'memory') return value;
-  if (/^etcd:\/\/[^,\s]+(,[^,\s]+)*$/.test(value)) return value;
-  throw new InvalidArgumentError(`"${value}" is not a store: use sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]`);
+  if (/^etcds?:\/\/[^,\s]+(,[^,\s]+)*$/.test(value)) return value;
+  throw new InvalidArgumentError(`"${value}" is not a store: use sqlite, memory or etcd://HOST:PORT[,HOST:PORT...] (etcds:// for TLS)`);
 }
 
-async function runHub(opts: { home: string; listen: { host: string; port: number }; store: string }, banner: boolean): Promise<void> {
+/** A PEM file named by a flag, read now so that a wrong path is one clear line before anything starts. */
+function readPem(value: string): string {
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read ${value}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+interface HubFlags {
+  home: string;
+  listen: { host: string; port: number };
+  store: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+}
+
+/** The TLS settings for an etcds:// store, or a one-line complaint about the flags. */
+function etcdTls(opts: HubFlags): HubOptions['etcdTls'] {
+  const given = opts.etcdCa !== undefined || opts.etcdCert !== undefined || opts.etcdKey !== undefined;
+  if (!opts.store.startsWith('etcds://')) {
+    if (given) fail(`--etcd-ca, --etcd-cert and --etcd-key go with an etcds://HOST:PORT store, not ${opts.store}`);
+    return undefined;
+  }
+  if ((opts.etcdCert === undefined) !== (opts.etcdKey === undefined)) fail('--etcd-cert and --etcd-key go together: a client certificate and its key');
+  return { ca: opts.etcdCa, cert: opts.etcdCert, key: opts.etcdKey };
+}
+
+async function runHub(opts: HubFlags, banner: boolean): Promise<void> {
+  const tls = etcdTls(opts);
   if (banner) {
     const portalProblem = ensurePortalBuilt();
     if (portalProblem) console.error(`nephele: ${portalProblem}`);
   }
   let hub: Hub;
   try {
-    hub = await startHub({ home: opts.home, host: opts.listen.host, port: opts.listen.port, store: opts.store });
+    hub = await startHub({ home: opts.home, host: opts.listen.host, port: opts.listen.port, store: opts.store, ...(tls ? { etcdTls: tls } : {}) });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') fail(`cannot listen on ${opts.listen.host}:${opts.listen.port}: the port is in use (pick another with --listen HOST:PORT)`);
@@ -142,8 +172,11 @@ function hubCommand(name: string, description: string, banner: boolean): void {
     .description(description)
     .option('--home <dir>', 'directory for the hub\'s state', defaultHome)
     .option('--listen <host:port>', 'address to serve HTTPS on', parseListen, parseListen(defaultListen))
-    .option('--store <store>', 'sqlite | memory | etcd://HOST:PORT[,HOST:PORT...]', parseStore, 'sqlite')
-    .action(async (opts: { home: string; listen: { host: string; port: number }; store: string }) => runHub(opts, banner));
+    .option('--store <store>', 'sqlite | memory | etcd://HOST:PORT[,HOST:PORT...] | etcds://... (etcd over TLS)', parseStore, 'sqlite')
+    .option('--etcd-ca <file>', 'with etcds://: the CA (PEM) etcd\'s certificate chains to (default: the system\'s)', readPem)
+    .option('--etcd-cert <file>', 'with etcds://: a client certificate (PEM) for an etcd that asks for one', readPem)
+    .option('--etcd-key <file>', 'with etcds://: the client certificate\'s key (PEM)', readPem)
+    .action(async (opts: HubFlags) => runHub(opts, banner));
 }
 
 hubCommand('up', 'run the hub in the foreground until SIGINT or SIGTERM', false);

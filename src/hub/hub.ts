@@ -14,7 +14,7 @@ import { isPlainObject } from '../machinery/object.ts';
 import { realClock, type Clock } from '../machinery/clock.ts';
 import { StatusError } from '../machinery/status-error.ts';
 import type { Store } from '../storage/store.ts';
-import { createMemoryStore, createSqliteStore, createEtcdStore } from '../storage/index.ts';
+import { createMemoryStore, createSqliteStore, createEtcdStore, type EtcdTls } from '../storage/index.ts';
 import { TypeCatalog } from '../api/type-catalog.ts';
 import type { ResourceType } from '../api/resource-type.ts';
 import { builtinResourceTypes } from '../api/kinds/builtin-kinds.ts';
@@ -49,8 +49,10 @@ export interface HubOptions {
   /** Address to listen on; port 0 picks a free port. Defaults to 127.0.0.1:6443. */
   host?: string;
   port?: number;
-  /** `sqlite` (default), `memory`, or `etcd://host:port[,host:port...]`. */
+  /** `sqlite` (default), `memory`, `etcd://host:port[,host:port...]`, or `etcds://...` for etcd over TLS. */
   store?: string;
+  /** For an `etcds://` store: the CA etcd's certificate chains to and a client certificate (PEM). */
+  etcdTls?: EtcdTls;
   clock?: Clock;
   /** Extra host names or IPs the serving certificate should carry. */
   hosts?: string[];
@@ -111,16 +113,19 @@ export interface Hub {
   stop(): Promise<void>;
 }
 
-/** Opens the store a `--store` value names. */
-export async function openStore(spec: string, home: string): Promise<Store> {
+/** Opens the store a `--store` value names; `etcdTls` goes with an `etcds://` store only. */
+export async function openStore(spec: string, home: string, etcdTls?: EtcdTls): Promise<Store> {
+  const scheme = /^(etcds?):\/\//.exec(spec)?.[1];
+  if (etcdTls && scheme !== 'etcds') throw new Error(`--store ${spec}: etcd TLS settings need an etcds://HOST:PORT store`);
   if (spec === 'memory') return createMemoryStore();
   if (spec === 'sqlite') return createSqliteStore({ path: join(home, 'store.db') });
-  if (spec.startsWith('etcd://')) {
-    const endpoints = spec.slice('etcd://'.length).split(',').filter(Boolean).map((e) => `http://${e}`);
-    if (endpoints.length === 0) throw new Error(`--store ${spec}: name at least one etcd endpoint, as etcd://HOST:PORT[,HOST:PORT...]`);
-    return createEtcdStore({ endpoints });
+  if (scheme) {
+    const protocol = scheme === 'etcds' ? 'https' : 'http';
+    const endpoints = spec.slice(scheme.length + 3).split(',').filter(Boolean).map((e) => `${protocol}://${e}`);
+    if (endpoints.length === 0) throw new Error(`--store ${spec}: name at least one etcd endpoint, as ${scheme}://HOST:PORT[,HOST:PORT...]`);
+    return createEtcdStore({ endpoints, tls: scheme === 'etcds' ? (etcdTls ?? {}) : undefined });
   }
-  throw new Error(`--store ${spec}: unknown store; use sqlite, memory or etcd://HOST:PORT[,HOST:PORT...]`);
+  throw new Error(`--store ${spec}: unknown store; use sqlite, memory, etcd://HOST:PORT[,HOST:PORT...] or etcds://...`);
 }
 
 /** Secrets are sealed with the hub's key before they reach the store, and opened on the way out. */
@@ -167,7 +172,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   ]);
   // Reloads tokens.json when it changes: bootstrap tokens are added while the hub runs.
   const authenticator = await loadTokens(home, { reload: true });
-  const store = await openStore(options.store ?? 'sqlite', home);
+  const store = await openStore(options.store ?? 'sqlite', home, options.etcdTls);
   let audit: AuditLog | undefined;
   let api: ApiServer | undefined;
   /** Run in reverse order on shutdown, while the store is still open. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect as connectTcp, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { createCertificateSet } from '../hub/security/tls.ts';
 import { etcdAvailable, startEtcd, type TestEtcd } from '../testing/index.ts';
 import { EtcdClient, EtcdError, FrameReader, grpcFrame } from './etcd-client.ts';
 import {
@@ -91,7 +92,9 @@ describe('gRPC framing', () => {
 describe('EtcdClient endpoints', () => {
   it('refuses an endpoint it cannot speak to, with the form it wants', () => {
     assert.throws(() => new EtcdClient({ endpoints: ['127.0.0.1:2379'] }), /not a URL; write it as http:\/\/HOST:PORT/);
-    assert.throws(() => new EtcdClient({ endpoints: ['https://127.0.0.1:2379'] }), /only http:\/\//);
+    assert.throws(() => new EtcdClient({ endpoints: ['grpc://127.0.0.1:2379'] }), /use http:\/\/ \(plain gRPC\) or https:\/\/ \(TLS\)/);
+    assert.throws(() => new EtcdClient({ endpoints: ['http://127.0.0.1:2379'], tls: { ca: 'x' } }), /TLS settings were given, so write it as https:\/\//);
+    assert.throws(() => new EtcdClient({ endpoints: ['https://127.0.0.1:2379'], tls: { cert: 'x' } }), /needs its key/);
     assert.throws(() => new EtcdClient({ endpoints: [] }), /at least one endpoint/);
   });
 
@@ -253,6 +256,45 @@ describe('EtcdClient against etcd', { skip }, () => {
       client.close();
       relay.close();
       for (const socket of sockets) socket.destroy();
+    }
+  });
+});
+
+describe('EtcdClient against etcd over TLS', { skip }, () => {
+  let etcd: TestEtcd | undefined;
+  let pki: Awaited<ReturnType<typeof createCertificateSet>>;
+  before(async () => {
+    // One certificate for both ends: etcd serves with it and the client presents it.
+    pki = await createCertificateSet(['127.0.0.1'], { clientAuth: true });
+    etcd = await startEtcd({ tls: { caPem: pki.caPem, certPem: pki.certPem, keyPem: pki.keyPem } });
+  });
+  after(async () => {
+    await etcd?.stop();
+  });
+  const count = (client: EtcdClient) => client.call('range', encodeRangeRequest({ key: Buffer.from('/tls'), countOnly: true }));
+
+  it('calls an etcd that requires client certificates, with the CA and a certificate', async () => {
+    assert.match(etcd!.endpoint, /^https:/);
+    const client = new EtcdClient({ endpoints: [etcd!.endpoint], tls: { ca: pki.caPem, cert: pki.certPem, key: pki.keyPem } });
+    try {
+      assert.ok(decodeRangeResponse(await count(client)).revision > 0);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('fails with a message naming the endpoint when the CA is not given, and when no certificate is', async () => {
+    const untrusting = new EtcdClient({ endpoints: [etcd!.endpoint], tls: {} });
+    try {
+      await assert.rejects(count(untrusting), new RegExp(`cannot reach etcd \\(${etcd!.endpoint.replace(/[.]/g, '\\.')}: .*certificate`));
+    } finally {
+      untrusting.close();
+    }
+    const anonymous = new EtcdClient({ endpoints: [etcd!.endpoint], tls: { ca: pki.caPem } });
+    try {
+      await assert.rejects(count(anonymous), /etcd did not accept this client's certificate \(TLS alert "(bad certificate|certificate required)"\)/);
+    } finally {
+      anonymous.close();
     }
   });
 });

@@ -14,9 +14,19 @@
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { ProtoReader } from './etcd-proto.ts';
 
+/** What a TLS connection to etcd needs (PEM text); an `https://` endpoint without it trusts the system's CAs. */
+export interface EtcdTls {
+  /** The authority etcd's serving certificate chains to. */
+  ca?: string;
+  /** A client certificate and its key, for an etcd that asks for one (`--client-cert-auth`). */
+  cert?: string;
+  key?: string;
+}
+
 export interface EtcdClientOptions {
-  /** Client URLs, e.g. `http://127.0.0.1:2379`. */
+  /** Client URLs, e.g. `http://127.0.0.1:2379`, or `https://` ones to speak TLS. */
   endpoints: string[];
+  tls?: EtcdTls;
   /** How long connecting to one endpoint may take, in ms. Default 10 s. */
   dialTimeoutMs?: number;
   /**
@@ -126,6 +136,7 @@ export interface EtcdStreamHandlers {
 export class EtcdClient {
   readonly #endpoints: string[];
   readonly #dialTimeoutMs: number;
+  readonly #tls: EtcdTls | undefined;
   readonly #keepAliveIntervalMs: number;
   readonly #keepAliveTimeoutMs: number;
   /** The endpoint the next dial starts from: the one that worked last. */
@@ -144,8 +155,13 @@ export class EtcdClient {
       } catch {
         throw new Error(`etcd endpoint ${JSON.stringify(endpoint)} is not a URL; write it as http://HOST:PORT`);
       }
-      if (url.protocol !== 'http:') throw new Error(`etcd endpoint ${endpoint}: only http:// (plain gRPC) is supported`);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`etcd endpoint ${endpoint}: use http:// (plain gRPC) or https:// (TLS)`);
+      if (url.protocol === 'http:' && options.tls) throw new Error(`etcd endpoint ${endpoint}: TLS settings were given, so write it as https://`);
     }
+    if ((options.tls?.cert === undefined) !== (options.tls?.key === undefined)) {
+      throw new Error('an etcd client certificate needs its key, and a key its certificate');
+    }
+    this.#tls = options.tls;
     this.#endpoints = [...options.endpoints];
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
     this.#keepAliveIntervalMs = options.keepAliveIntervalMs ?? 30_000;
@@ -290,7 +306,11 @@ export class EtcdClient {
   #dial(endpoint: string): Promise<ClientHttp2Session> {
     return new Promise((resolve, reject) => {
       // Large windows, so that a big list page is not paced by window updates.
-      const session = connect(endpoint, { maxSessionMemory: 64, settings: { initialWindowSize: 8 * 1024 * 1024 } });
+      const session = connect(endpoint, {
+        maxSessionMemory: 64,
+        settings: { initialWindowSize: 8 * 1024 * 1024 },
+        ...(this.#tls ? { ca: this.#tls.ca, cert: this.#tls.cert, key: this.#tls.key } : {}),
+      });
       const timer = setTimeout(() => {
         session.destroy();
         reject(new Error(`no connection within ${this.#dialTimeoutMs} ms`));
@@ -352,5 +372,11 @@ export class EtcdClient {
 
 function callError(method: string, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
+  // With TLS 1.3 a refused client certificate shows only as an alert on the first read.
+  const alert = /tls alert (bad certificate|certificate required|unknown ca|certificate unknown)/i.exec(message);
+  if (alert) {
+    return new Error(`etcd ${method} call failed: etcd did not accept this client's certificate (TLS alert "${alert[1]!.toLowerCase()}"); `
+      + 'it wants one signed by a CA it trusts (--etcd-cert and --etcd-key)', { cause: err });
+  }
   return new Error(`etcd ${method} call failed: ${message}`, { cause: err });
 }

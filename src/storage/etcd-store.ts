@@ -10,7 +10,7 @@
 import type { KubeObject } from '../machinery/object.ts';
 import { StatusError } from '../machinery/status-error.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
-import { EtcdClient } from './etcd-client.ts';
+import { EtcdClient, type EtcdTls } from './etcd-client.ts';
 import {
   compareResult, compareTarget, decodeDeleteRangeResponse, decodeRangeResponse, decodeTxnResponse, encodeCompactionRequest,
   encodeDeleteRangeRequest, encodeRangeRequest, encodeTxnRequest, type KeyValue, type RangeRequest, type RangeResponse,
@@ -22,8 +22,10 @@ import type { DeleteOptions, ListOptions, ListResult, Store, Watch, WatchEvent, 
 import { WatchChannel } from './watch-channel.ts';
 
 export interface EtcdStoreOptions {
-  /** Client URLs, e.g. `http://127.0.0.1:2379`. */
+  /** Client URLs, e.g. `http://127.0.0.1:2379`, or `https://` ones with `tls`. */
   endpoints: string[];
+  /** CA and client certificate for `https://` endpoints. */
+  tls?: EtcdTls;
   /** Prepended to every key in etcd (e.g. `/nephele`); default none. */
   prefix?: string;
   /** How long a call waits for a connection, in ms. Default 10 s. */
@@ -50,7 +52,7 @@ export class EtcdStore implements Store {
   constructor(options: EtcdStoreOptions) {
     if (options.endpoints.length === 0) throw new Error('the etcd store needs at least one endpoint');
     this.#prefix = options.prefix ?? '';
-    this.#client = new EtcdClient({ endpoints: options.endpoints, dialTimeoutMs: options.dialTimeoutMs });
+    this.#client = new EtcdClient({ endpoints: options.endpoints, dialTimeoutMs: options.dialTimeoutMs, tls: options.tls });
     this.#watches = new EtcdWatchStream(this.#client);
   }
 

@@ -17,4 +17,5 @@ export type {
 export { createMemoryStore, MemoryStore, type MemoryStoreOptions } from './memory-store.ts';
 export { createSqliteStore, SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
 export { createEtcdStore, EtcdStore, type EtcdStoreOptions } from './etcd-store.ts';
+export type { EtcdTls } from './etcd-client.ts';
 export { storeErrors } from './store-errors.ts';

@@ -4,13 +4,13 @@
  * directory. Each call starts its own single-member cluster; nothing is shared between callers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 export interface TestEtcd {
-  /** The client URL, e.g. `http://127.0.0.1:40123`. */
+  /** The client URL, e.g. `http://127.0.0.1:40123` (`https://` when started with `tls`). */
   endpoint: string;
   /** Stops etcd and deletes its data. Idempotent. */
   stop(): Promise<void>;
@@ -24,6 +24,11 @@ export interface StartEtcdOptions {
   progressNotifyIntervalMs?: number;
   /** How long to wait for etcd to become healthy. Default 20 s. */
   startTimeoutMs?: number;
+  /**
+   * Serve clients over TLS with this certificate (PEM), and require each client to present one
+   * that chains to `caPem` (`--client-cert-auth`), as a production etcd is run.
+   */
+  tls?: { caPem: string; certPem: string; keyPem: string };
 }
 
 const howToGetEtcd = 'install it with `apt-get install etcd-server` (Debian/Ubuntu), or run `.ci/run`, which installs it; '
@@ -56,11 +61,23 @@ export function etcdAvailable(): boolean {
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtcd> {
   const binary = etcdBinary();
   if (!binary) throw new Error(`etcd is not installed: ${howToGetEtcd}`);
-  const [clientPort, peerPort] = await freePorts(2);
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const [clientPort, peerPort, metricsPort] = await freePorts(3);
+  const endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
+  // Health is asked on a plain metrics listener, so it needs no client certificate.
+  const metrics = `http://127.0.0.1:${metricsPort}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'nephele-etcd-'));
+  const tlsArgs: string[] = [];
+  if (options.tls) {
+    const files = { ca: join(dataDir, 'ca.crt'), cert: join(dataDir, 'server.crt'), key: join(dataDir, 'server.key') };
+    writeFileSync(files.ca, options.tls.caPem);
+    writeFileSync(files.cert, options.tls.certPem);
+    writeFileSync(files.key, options.tls.keyPem, { mode: 0o600 });
+    tlsArgs.push('--cert-file', files.cert, '--key-file', files.key, '--trusted-ca-file', files.ca, '--client-cert-auth');
+  }
   const args = [
+    ...tlsArgs,
+    '--listen-metrics-urls', metrics,
     '--name', 'test',
     '--data-dir', dataDir,
     '--listen-client-urls', endpoint,
@@ -88,7 +105,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
   };
 
   try {
-    await waitHealthy(endpoint, child, options.startTimeoutMs ?? 20_000);
+    await waitHealthy(metrics, child, options.startTimeoutMs ?? 20_000);
   } catch (err) {
     await stop();
     throw new Error(`etcd did not start: ${(err as Error).message}\n${log}`);

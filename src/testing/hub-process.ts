@@ -31,6 +31,8 @@ export interface HubProcessOptions {
   port: number;
   /** The `--store` flag; default `sqlite`. */
   store?: string;
+  /** More flags for `up` (e.g. `--etcd-ca FILE`). */
+  extraArgs?: string[];
 }
 
 export interface ProcessExit {
@@ -58,9 +60,9 @@ export interface HubProcess {
   kill(signal: NodeJS.Signals, timeoutMs?: number): Promise<ProcessExit>;
 }
 
-/** Spawns `node bin/nephele.js up --home HOME --listen 127.0.0.1:PORT --store STORE`. */
+/** Spawns `node bin/nephele.js up --home HOME --listen 127.0.0.1:PORT --store STORE [extraArgs...]`. */
 export function spawnHubProcess(options: HubProcessOptions): HubProcess {
-  const args = [nepheleBin, 'up', '--home', options.home, '--listen', `127.0.0.1:${options.port}`, '--store', options.store ?? 'sqlite'];
+  const args = [nepheleBin, 'up', '--home', options.home, '--listen', `127.0.0.1:${options.port}`, '--store', options.store ?? 'sqlite', ...(options.extraArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -113,11 +113,17 @@ export interface CertificateSet extends ServingCertificates {
  * why `ensureServingCertificates` makes a CA per home. Throws as `ensureServingCertificates` does
  * for a host that is neither a DNS name nor an IP address.
  */
-export async function createCertificateSet(hosts: string[], options: ServingCertificateOptions = {}): Promise<CertificateSet> {
+export async function createCertificateSet(
+  hosts: string[],
+  options: ServingCertificateOptions & { clientAuth?: boolean } = {},
+): Promise<CertificateSet> {
   const now = options.now?.() ?? new Date();
   const names = subjectAltNames([...alwaysServedHosts, ...hosts]);
   const created = await createAuthority(now);
-  const issued = await issueServingCertificate(created.authority, names, now);
+  // With clientAuth the same certificate can also identify its holder as a TLS client (a peer
+  // that both serves and calls, or a test standing for both ends).
+  const usages = options.clientAuth ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.serverAuth];
+  const issued = await issueServingCertificate(created.authority, names, now, usages);
   return { caPem: created.certPem, caKeyPem: created.keyPem, ...issued };
 }
 
@@ -240,6 +246,7 @@ async function issueServingCertificate(
   authority: Authority,
   names: SubjectAltName[],
   now: Date,
+  usages: string[] = [x509.ExtendedKeyUsage.serverAuth],
 ): Promise<{ certPem: string; keyPem: string }> {
   const keys = await crypto.subtle.generateKey(keyAlgorithm, true, ['sign', 'verify']);
   const notAfter = Math.min(now.getTime() + servingLifetime, new Date(authority.certificate.validTo).getTime());
@@ -257,7 +264,7 @@ async function issueServingCertificate(
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.ExtendedKeyUsageExtension(usages),
       new x509.SubjectAlternativeNameExtension(names),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(authority.publicKey),
