@@ -14,7 +14,7 @@ import { EtcdClient, type EtcdTls } from './etcd-client.ts';
 import {
   compareResult, compareTarget, decodeDeleteRangeResponse, decodeRangeResponse, decodeTxnResponse, encodeCompactionRequest,
   encodeDeleteRangeRequest, encodeRangeRequest, encodeTxnRequest, type KeyValue, type RangeRequest, type RangeResponse,
-  type TxnRequest, type WatchCreateRequest, type WatchEvent as EtcdEvent,
+  type TxnRequest, type TxnResponse, type WatchCreateRequest, type WatchEvent as EtcdEvent,
 } from './etcd-proto.ts';
 import { EtcdWatchStream } from './etcd-watch-stream.ts';
 import { checkRevision, stampRevision, storeClosedError, storeErrors } from './store-errors.ts';
@@ -325,7 +325,7 @@ export class EtcdStore implements Store {
     return decodeRangeResponse(await this.#client.call('range', encodeRangeRequest(request)));
   }
 
-  async #txn(request: TxnRequest) {
+  async #txn(request: TxnRequest): Promise<TxnResponse> {
     return decodeTxnResponse(await this.#client.call('txn', encodeTxnRequest(request)));
   }
 

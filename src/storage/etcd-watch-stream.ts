@@ -13,8 +13,6 @@
 import type { EtcdClient, EtcdStream } from './etcd-client.ts';
 import { decodeWatchResponse, encodeWatchCancel, encodeWatchCreate, type WatchCreateRequest, type WatchResponse } from './etcd-proto.ts';
 
-type WatchStream = EtcdStream;
-
 export interface EtcdWatchTarget {
   /** Every response for the watch after its creation: events, progress notifications, cancellation. */
   onResponse(response: WatchResponse): void;
@@ -30,8 +28,8 @@ interface Registration {
 
 export class EtcdWatchStream {
   readonly #client: EtcdClient;
-  #stream: WatchStream | undefined;
-  #opening: Promise<WatchStream> | undefined;
+  #stream: EtcdStream | undefined;
+  #opening: Promise<EtcdStream> | undefined;
   /** IDs are ours (etcd >= 3.4 honours `watch_id`), so responses match watches without guessing. */
   #nextId = 1;
   readonly #registrations = new Map<number, Registration>();
@@ -50,7 +48,7 @@ export class EtcdWatchStream {
     });
     // Closing while the stream opens rejects `created` before anyone awaits it; that is handled below.
     created.catch(() => undefined);
-    let stream: WatchStream;
+    let stream: EtcdStream;
     try {
       stream = await this.#open();
     } catch (err) {
@@ -82,9 +80,9 @@ export class EtcdWatchStream {
     if (this.#stream) this.#drop(this.#stream);
   }
 
-  #open(): Promise<WatchStream> {
+  #open(): Promise<EtcdStream> {
     if (this.#stream) return Promise.resolve(this.#stream);
-    let opened: WatchStream | undefined;
+    let opened: EtcdStream | undefined;
     this.#opening ??= this.#client.stream({
       onMessage: (reader) => {
         let response: WatchResponse;
@@ -137,7 +135,7 @@ export class EtcdWatchStream {
     registration.target.onResponse(response);
   }
 
-  #broken(stream: WatchStream, err: Error): void {
+  #broken(stream: EtcdStream, err: Error): void {
     if (stream !== this.#stream) return;
     this.#stream = undefined;
     stream.cancel();
@@ -153,7 +151,7 @@ export class EtcdWatchStream {
     }
   }
 
-  #drop(stream: WatchStream): void {
+  #drop(stream: EtcdStream): void {
     if (stream === this.#stream) this.#stream = undefined;
     stream.cancel();
   }
