@@ -90,4 +90,28 @@ describe('WatchCache', () => {
     cache.stop();
     await store.close();
   });
+
+  it('with everyKey, answers objectAt for the newest state of every live key, however old its change', async () => {
+    const store = createMemoryStore();
+    const cache = new WatchCache(store, { capacity: 3, everyKey: true });
+    await cache.start();
+    const key = (name: string) => `/registry/core/configmaps/default/${name}`;
+    const rv = (obj: { metadata: { resourceVersion?: string } }) => Number(obj.metadata.resourceVersion);
+    const a1 = await store.create(key('a'), { metadata: { name: 'a' }, data: { v: '1' } } as never);
+    const a2 = await store.update(key('a'), { metadata: { name: 'a' }, data: { v: '2' } } as never);
+    for (const name of ['b', 'c', 'd', 'e']) await store.create(key(name), { metadata: { name } });
+    await settle();
+    assert.deepEqual(cache.objectAt(key('a'), rv(a2))?.data, { v: '2' }, 'kept after its change left the ring');
+    assert.equal(cache.objectAt(key('a'), rv(a1)), undefined, 'still only the newest version');
+    cache.compact(await store.currentRevision());
+    assert.deepEqual(cache.objectAt(key('a'), rv(a2))?.data, { v: '2' }, 'compacting history leaves current state');
+    await store.delete(key('a'));
+    await settle();
+    assert.equal(cache.objectAt(key('a'), rv(a2)), undefined, 'a deleted object is not there');
+    const a3 = await store.create(key('a'), { metadata: { name: 'a' }, data: { v: '3' } } as never);
+    await settle();
+    assert.deepEqual(cache.objectAt(key('a'), rv(a3))?.data, { v: '3' }, 'and its successor is');
+    cache.stop();
+    await store.close();
+  });
 });

@@ -23,16 +23,31 @@ interface Subscriber {
 export interface WatchCacheOptions {
   /** How many recent changes are kept for replay. */
   capacity?: number;
+  /**
+   * Keep the newest state of every key changed since the cache started, not only of the keys
+   * changed within the ring, so that `objectAt` answers for them too: for a store where each read
+   * is a network round trip (etcd), an update then needs no read before its compare-and-swap, as
+   * with kube-apiserver's watch cache. It costs one object in memory per live key; a store read
+   * in process (SQLite) is cheaper than the heap that would add.
+   */
+  everyKey?: boolean;
+}
+
+/** The newest change of one key: enough for `objectAt`, without the previous state a change carries. */
+interface Latest {
+  revision: number;
+  object: KubeObject | undefined;
 }
 
 export class WatchCache {
   readonly #store: Store;
   readonly #capacity: number;
+  readonly #everyKey: boolean;
   readonly #ring: WatchEvent[] = [];
   #ringStart = 0;
   readonly #subscribers = new Set<Subscriber>();
-  /** The newest change of each key that is still in the ring (see `objectAt`). */
-  readonly #byKey = new Map<string, WatchEvent>();
+  /** The newest change of each key still in the ring, or of every live key (see `everyKey` and `objectAt`). */
+  readonly #byKey = new Map<string, Latest>();
   #upstream: Watch | undefined;
   /** The revision the cache started from: every change after it has been seen. */
   #origin = 0;
@@ -43,6 +58,7 @@ export class WatchCache {
   constructor(store: Store, options: WatchCacheOptions = {}) {
     this.#store = store;
     this.#capacity = options.capacity ?? 10_000;
+    this.#everyKey = options.everyKey ?? false;
   }
 
   async start(): Promise<void> {
@@ -81,13 +97,14 @@ export class WatchCache {
    * on it that is no longer current fails its compare-and-swap. Shared and read-only.
    */
   objectAt(key: string, revision: number): KubeObject | undefined {
-    const event = this.#byKey.get(key);
-    return event !== undefined && event.revision === revision && event.type !== 'DELETED' ? event.object : undefined;
+    const latest = this.#byKey.get(key);
+    return latest !== undefined && latest.revision === revision ? latest.object : undefined;
   }
 
   #dropOldest(): void {
     const dropped = this.#ring[this.#ringStart++]!;
-    if (this.#byKey.get(dropped.key!) === dropped) this.#byKey.delete(dropped.key!);
+    if (this.#everyKey) return;
+    if (this.#byKey.get(dropped.key!)?.revision === dropped.revision) this.#byKey.delete(dropped.key!);
   }
 
   /** Number of watches served from the cache right now. */
@@ -144,7 +161,10 @@ export class WatchCache {
       return;
     }
     this.#ring.push(event);
-    this.#byKey.set(event.key!, event);
+    if (event.type !== 'DELETED') this.#byKey.set(event.key!, { revision: event.revision, object: event.object });
+    // A deleted key is forgotten at once when every key is kept; otherwise it leaves with the ring.
+    else if (this.#everyKey) this.#byKey.delete(event.key!);
+    else this.#byKey.set(event.key!, { revision: event.revision, object: undefined });
     if (this.#ring.length - this.#ringStart > this.#capacity) {
       this.#dropOldest();
       // Compact the array now and then instead of shifting on every event.

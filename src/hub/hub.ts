@@ -188,7 +188,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     catalog.add(crdType);
     if (profile === 'hub') for (const type of [...fleetResourceTypes(), ...policyResourceTypes()]) catalog.add(type);
     const admission = new AdmissionChain();
-    const watchCache = new WatchCache(store);
+    // On etcd a store read is a round trip, which an update would otherwise make before its write.
+    const watchCache = new WatchCache(store, { everyKey: store.backend === 'etcd' });
     await watchCache.start();
     stoppers.push(() => watchCache.stop());
     const registry = new ObjectRegistry(store, admission, clock, watchCache);
