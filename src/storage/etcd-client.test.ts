@@ -185,33 +185,57 @@ describe('EtcdClient against etcd', { skip }, () => {
     }
   });
 
-  it('gives up a connection that stops answering, ending its watch stream with an error that says so', { timeout: 10_000 }, async () => {
+  /** A relay in front of etcd that can go quiet without closing anything, as a partitioned network does. */
+  async function silencingRelay() {
     const target = new URL(etcd!.endpoint);
     const sockets: Socket[] = [];
-    let silent = false;
-    // A relay that can go quiet without closing anything, as a partitioned network does.
+    const state = { silent: false };
     const relay = createServer((inbound) => {
       const outbound = connectTcp(Number(target.port), target.hostname);
       sockets.push(inbound, outbound);
-      inbound.on('data', (chunk: Buffer) => void (silent || outbound.write(chunk)));
-      outbound.on('data', (chunk: Buffer) => void (silent || inbound.write(chunk)));
+      inbound.on('data', (chunk: Buffer) => void (state.silent || outbound.write(chunk)));
+      outbound.on('data', (chunk: Buffer) => void (state.silent || inbound.write(chunk)));
       for (const socket of [inbound, outbound]) socket.on('error', () => undefined).on('close', () => {
         inbound.destroy();
         outbound.destroy();
       });
     }).listen(0, '127.0.0.1');
     await once(relay, 'listening');
-    const client = new EtcdClient({
-      endpoints: [`http://127.0.0.1:${(relay.address() as AddressInfo).port}`],
-      keepAliveIntervalMs: 50,
-      keepAliveTimeoutMs: 200,
-    });
+    return {
+      state,
+      endpoint: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+      close: () => {
+        relay.close();
+        for (const socket of sockets) socket.destroy();
+      },
+    };
+  }
+
+  it('fails a call that gets no answer within its deadline, saying it may have been applied', { timeout: 10_000 }, async () => {
+    const relay = await silencingRelay();
+    const client = new EtcdClient({ endpoints: [relay.endpoint], callTimeoutMs: 300, keepAliveIntervalMs: 60_000 });
+    try {
+      await client.call('range', encodeRangeRequest({ key: key('f'), countOnly: true }));
+      relay.state.silent = true;
+      const started = Date.now();
+      await assert.rejects(client.call('range', encodeRangeRequest({ key: key('f'), countOnly: true })),
+        /etcd did not answer range within 300 ms; it may or may not have been applied/);
+      assert.ok(Date.now() - started < 5_000);
+    } finally {
+      client.close();
+      relay.close();
+    }
+  });
+
+  it('gives up a connection that stops answering, ending its watch stream with an error that says so', { timeout: 10_000 }, async () => {
+    const relay = await silencingRelay();
+    const client = new EtcdClient({ endpoints: [relay.endpoint], keepAliveIntervalMs: 50, keepAliveTimeoutMs: 200 });
     try {
       const ended = new Promise<Error>((resolve) => {
         void client.stream({ onMessage: () => undefined, onEnd: resolve });
       });
       await client.call('range', encodeRangeRequest({ key: key('e'), countOnly: true }));
-      silent = true;
+      relay.state.silent = true;
       const started = Date.now();
       const err = await ended;
       assert.match(err.message, /did not answer a ping within 200 ms/);
@@ -219,7 +243,6 @@ describe('EtcdClient against etcd', { skip }, () => {
     } finally {
       client.close();
       relay.close();
-      for (const socket of sockets) socket.destroy();
     }
   });
 

@@ -37,6 +37,12 @@ export interface EtcdClientOptions {
    */
   keepAliveIntervalMs?: number;
   keepAliveTimeoutMs?: number;
+  /**
+   * How long one call (Range, Txn, ...) may wait for its answer, in ms (default 60 s, as
+   * kube-apiserver allows an etcd request); past it the call is cancelled and fails with an
+   * error that says so. Watches have no deadline: they live as long as their watcher.
+   */
+  callTimeoutMs?: number;
 }
 
 /** A call etcd answered with a gRPC status other than OK. */
@@ -139,6 +145,7 @@ export class EtcdClient {
   readonly #tls: EtcdTls | undefined;
   readonly #keepAliveIntervalMs: number;
   readonly #keepAliveTimeoutMs: number;
+  readonly #callTimeoutMs: number;
   /** The endpoint the next dial starts from: the one that worked last. */
   #current = 0;
   /** The connection being dialled or in use; `#live` is the same once it is up. */
@@ -166,6 +173,7 @@ export class EtcdClient {
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
     this.#keepAliveIntervalMs = options.keepAliveIntervalMs ?? 30_000;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 10_000;
+    this.#callTimeoutMs = options.callTimeoutMs ?? 60_000;
   }
 
   /** One request, one response: the response message, or an EtcdError with etcd's status. */
@@ -206,7 +214,13 @@ export class EtcdClient {
       stream.on('error', (err) => {
         failure ??= callError(method, err);
       });
+      // A call that was sent may have been applied; the error says it timed out, not that it failed.
+      const deadline = setTimeout(() => {
+        failure ??= new Error(`etcd did not answer ${method} within ${this.#callTimeoutMs} ms; it may or may not have been applied`);
+        stream.close(constants.NGHTTP2_CANCEL);
+      }, this.#callTimeoutMs);
       stream.on('close', () => {
+        clearTimeout(deadline);
         if (failure) reject(failure);
         else if (status && status.code !== 0) reject(new EtcdError(status.code, status.message || `etcd failed ${method} with gRPC status ${status.code}`));
         else if (!status) reject(new Error(`etcd ended ${method} without a gRPC status (stream reset with code ${stream.rstCode})`));
