@@ -161,10 +161,9 @@ export class WatchCache {
       return;
     }
     this.#ring.push(event);
-    if (event.type !== 'DELETED') this.#byKey.set(event.key!, { revision: event.revision, object: event.object });
-    // A deleted key is forgotten at once when every key is kept; otherwise it leaves with the ring.
-    else if (this.#everyKey) this.#byKey.delete(event.key!);
-    else this.#byKey.set(event.key!, { revision: event.revision, object: undefined });
+    // A deleted key is forgotten at once: no version of it is current any more.
+    if (event.type === 'DELETED') this.#byKey.delete(event.key!);
+    else this.#byKey.set(event.key!, { revision: event.revision, object: event.object });
     if (this.#ring.length - this.#ringStart > this.#capacity) {
       this.#dropOldest();
       // Compact the array now and then instead of shifting on every event.

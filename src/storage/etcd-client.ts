@@ -11,7 +11,10 @@
  * the next call dials again. A call that was sent is never retried here, since it may have been
  * applied; the store's callers decide.
  */
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import {
+  connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type ClientSessionRequestOptions, type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
 import { ProtoReader } from './etcd-proto.ts';
 
 /** What a TLS connection to etcd needs (PEM text); an `https://` endpoint without it trusts the system's CAs. */
@@ -178,99 +181,42 @@ export class EtcdClient {
 
   /** One request, one response: the response message, or an EtcdError with etcd's status. */
   async call(method: EtcdMethod, request: Buffer): Promise<ProtoReader> {
-    const session = await this.#connected();
+    const stream = this.#request(await this.#connected(), method, methods[method]);
     return new Promise((resolve, reject) => {
-      let stream: ClientHttp2Stream;
-      try {
-        stream = session.request(methods[method]);
-      } catch (err) {
-        this.#forget(session);
-        reject(callError(method, err));
-        return;
-      }
       let response: Buffer | undefined;
-      let status: { code: number; message: string } | undefined;
-      let failure: Error | undefined;
-      const frames = new FrameReader((message) => {
+      const reply = readReply(stream, method, (message) => {
         response ??= message;
-      });
-      stream.on('response', (headers) => {
-        if (headers[':status'] !== 200) {
-          failure ??= new Error(`etcd answered ${method} with HTTP status ${headers[':status']}`);
-        }
-        status ??= statusOf(headers);
-      });
-      stream.on('data', (chunk: Buffer) => {
-        try {
-          frames.push(chunk);
-        } catch (err) {
-          failure ??= err as Error;
-          stream.close(constants.NGHTTP2_CANCEL);
-        }
-      });
-      stream.on('trailers', (trailers) => {
-        status = statusOf(trailers) ?? status;
-      });
-      stream.on('error', (err) => {
-        failure ??= callError(method, err);
-      });
-      // A call that was sent may have been applied; the error says it timed out, not that it failed.
-      const deadline = setTimeout(() => {
-        failure ??= new Error(`etcd did not answer ${method} within ${this.#callTimeoutMs} ms; it may or may not have been applied`);
-        stream.close(constants.NGHTTP2_CANCEL);
-      }, this.#callTimeoutMs);
-      stream.on('close', () => {
+      }, (incomplete) => {
         clearTimeout(deadline);
+        const { failure, status } = reply;
         if (failure) reject(failure);
         else if (status && status.code !== 0) reject(new EtcdError(status.code, status.message || `etcd failed ${method} with gRPC status ${status.code}`));
         else if (!status) reject(new Error(`etcd ended ${method} without a gRPC status (stream reset with code ${stream.rstCode})`));
-        else if (!response || frames.incomplete) reject(new Error(`etcd answered ${method} without a complete message`));
+        else if (!response || incomplete) reject(new Error(`etcd answered ${method} without a complete message`));
         else resolve(new ProtoReader(response));
       });
+      // A call that was sent may have been applied; the error says it timed out, not that it failed.
+      const deadline = setTimeout(() => {
+        reply.failure ??= new Error(`etcd did not answer ${method} within ${this.#callTimeoutMs} ms; it may or may not have been applied`);
+        stream.close(constants.NGHTTP2_CANCEL);
+      }, this.#callTimeoutMs);
       stream.end(grpcFrame(request));
     });
   }
 
   /** Opens a bidirectional call (etcd's Watch), resolving once the connection is there. */
   async stream(handlers: EtcdStreamHandlers): Promise<EtcdStream> {
-    const session = await this.#connected();
-    let stream: ClientHttp2Stream;
-    try {
-      stream = session.request(methods.watch, { endStream: false });
-    } catch (err) {
-      this.#forget(session);
-      throw callError('watch', err);
-    }
+    const stream = this.#request(await this.#connected(), 'watch', methods.watch, { endStream: false });
     let ended = false;
-    const end = (err: Error): void => {
+    const reply = readReply(stream, 'watch', (message) => {
+      if (!ended) handlers.onMessage(new ProtoReader(message));
+    }, () => {
       if (ended) return;
       ended = true;
-      handlers.onEnd(err);
-    };
-    const frames = new FrameReader((message) => {
-      if (!ended) handlers.onMessage(new ProtoReader(message));
-    });
-    let status: { code: number; message: string } | undefined;
-    stream.on('response', (headers) => {
-      if (headers[':status'] !== 200) end(new Error(`etcd answered watch with HTTP status ${headers[':status']}`));
-      status ??= statusOf(headers);
-    });
-    stream.on('data', (chunk: Buffer) => {
-      try {
-        frames.push(chunk);
-      } catch (err) {
-        end(err as Error);
-        stream.close(constants.NGHTTP2_CANCEL);
-      }
-    });
-    stream.on('trailers', (trailers) => {
-      status = statusOf(trailers) ?? status;
-    });
-    stream.on('error', (err) => end(callError('watch', err)));
-    stream.on('close', () => {
-      end(status && status.code !== 0
+      const { failure, status } = reply;
+      handlers.onEnd(failure ?? (status && status.code !== 0
         ? new EtcdError(status.code, status.message || `etcd ended the watch with gRPC status ${status.code}`)
-        : new Error('etcd ended the watch stream'));
+        : new Error('etcd ended the watch stream')));
     });
     return {
       send: (message) => {
@@ -281,6 +227,16 @@ export class EtcdClient {
         if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
       },
     };
+  }
+
+  /** Starts a call on `session`; a session that can no longer start one is retired. */
+  #request(session: ClientHttp2Session, method: string, headers: OutgoingHttpHeaders, options?: ClientSessionRequestOptions): ClientHttp2Stream {
+    try {
+      return session.request(headers, options);
+    } catch (err) {
+      this.#forget(session);
+      throw callError(method, err);
+    }
   }
 
   /** Closes the connection; calls in flight fail, and later ones are refused. */
@@ -382,6 +338,44 @@ export class EtcdClient {
     }
     if (!session.destroyed && !session.closed) session.close();
   }
+}
+
+/** What a gRPC answer said about itself: the first thing that went wrong on the stream, and the status. */
+interface Reply {
+  failure: Error | undefined;
+  status: { code: number; message: string } | undefined;
+}
+
+/**
+ * Reads a gRPC answer on `stream`: each whole message goes to `onMessage` until something fails
+ * (an HTTP status other than 200, a malformed frame, a stream error), and `onClose` runs once the
+ * stream is closed, with the reply filled in and whether a message was left half-read.
+ */
+function readReply(stream: ClientHttp2Stream, method: string, onMessage: (message: Buffer) => void, onClose: (incomplete: boolean) => void): Reply {
+  const reply: Reply = { failure: undefined, status: undefined };
+  const frames = new FrameReader((message) => {
+    if (!reply.failure) onMessage(message);
+  });
+  stream.on('response', (headers) => {
+    if (headers[':status'] !== 200) reply.failure ??= new Error(`etcd answered ${method} with HTTP status ${headers[':status']}`);
+    reply.status ??= statusOf(headers);
+  });
+  stream.on('data', (chunk: Buffer) => {
+    try {
+      frames.push(chunk);
+    } catch (err) {
+      reply.failure ??= err as Error;
+      stream.close(constants.NGHTTP2_CANCEL);
+    }
+  });
+  stream.on('trailers', (trailers) => {
+    reply.status = statusOf(trailers) ?? reply.status;
+  });
+  stream.on('error', (err) => {
+    reply.failure ??= callError(method, err);
+  });
+  stream.on('close', () => onClose(frames.incomplete));
+  return reply;
 }
 
 function callError(method: string, err: unknown): Error {
