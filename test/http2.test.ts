@@ -9,49 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type ClientHttp2Session } from 'node:http2';
+import { h2Request, h2Watch } from '../src/testing/http2.ts';
 import { startTestHub, type TestHub } from '../src/testing/hub.ts';
 import { makeConfigMap } from '../src/testing/config-map.ts';
 import { waitFor } from '../src/testing/wait.ts';
-
-interface H2Response { status: number; headers: Record<string, unknown>; body: string }
-
-function h2Request(session: ClientHttp2Session, method: string, path: string, options: { token?: string; body?: string; contentType?: string } = {}): Promise<H2Response> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({
-      ':method': method,
-      ':path': path,
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...(options.body !== undefined ? { 'content-type': options.contentType ?? 'application/json' } : {}),
-    });
-    let headers: Record<string, unknown> = {};
-    let body = '';
-    req.on('response', (h) => (headers = h));
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
-/** Opens a watch over HTTP/2 and collects its events as they come. */
-function h2Watch(session: ClientHttp2Session, path: string, token: string) {
-  const events: Array<{ type: string; object: { metadata: { name: string }; data?: Record<string, string> } }> = [];
-  let status = 0;
-  let rest = '';
-  const req = session.request({ ':path': path, authorization: `Bearer ${token}` });
-  req.on('response', (h) => (status = Number(h[':status'])));
-  req.setEncoding('utf8');
-  req.on('data', (chunk: string) => {
-    rest += chunk;
-    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
-      events.push(JSON.parse(rest.slice(0, nl)));
-      rest = rest.slice(nl + 1);
-    }
-  });
-  req.on('error', () => undefined);
-  return { events, status: () => status, close: () => req.close() };
-}
 
 describe('the hub over HTTP/2', () => {
   let hub: TestHub;

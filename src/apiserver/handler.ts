@@ -15,7 +15,7 @@ import type { ResourceType } from '../api/resource-type.ts';
 import { apiVersionOf, namesType, withTypeMeta } from '../api/resource-type.ts';
 import type { TypeCatalog } from '../api/type-catalog.ts';
 import type { UserInfo } from './admission.ts';
-import type { FieldValidation, ListOutcome, ObjectRegistry, PatchType, PropagationPolicy } from './registry.ts';
+import type { FieldValidation, ListOutcome, ObjectRegistry, PatchType, PropagationPolicy, RegistryWatch } from './registry.ts';
 import { supportedFieldLabels } from './registry.ts';
 import { Discovery, aggregatedDiscoveryMediaType } from './discovery.ts';
 import { OpenAPIDocuments } from './openapi.ts';
@@ -23,6 +23,7 @@ import { toTable, type IncludeObject } from './table.ts';
 import { mediaType, parseJson, parseObjectBody, parseYamlText, readBody } from './request-body.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { WatchStream, chunkFrame } from './watch-stream.ts';
+import { WatchGroups, type GroupMember, type WatchGroup } from './watch-groups.ts';
 
 export interface Authenticator {
   authenticate(authorization: string | undefined): UserInfo | undefined;
@@ -92,6 +93,7 @@ export class ApiHandler {
   readonly discovery: Discovery;
   readonly openapi: OpenAPIDocuments;
   #openWatches = new Set<ServerResponse>();
+  readonly #watchGroups = new WatchGroups();
   readonly #actions = new Map<string, ActionHandler>();
   readonly #paths = new Map<string, PathHandler>();
   readonly #prefixes: Array<{ prefix: string | RegExp; handler: PrefixHandler; anonymous: boolean }> = [];
@@ -125,6 +127,11 @@ export class ApiHandler {
   /** Number of watch streams currently open. */
   get watchCount(): number {
     return this.#openWatches.size;
+  }
+
+  /** Groups of watch streams that share one registry watch, and the streams in them (see watch-groups.ts). */
+  get watchGroups(): { groups: number; members: number } {
+    return { groups: this.#watchGroups.size, members: this.#watchGroups.members };
   }
 
   /** Ends every open watch stream (used on shutdown so connections close promptly). */
@@ -208,7 +215,7 @@ export class ApiHandler {
     if (path === '/version') return this.#sendJson(ctx, 200, versionInfo(this.options.gitVersion));
     if (path === '/metrics') {
       if (!this.options.metrics) throw errors.notFound('metrics', '', 'metrics');
-      const text = await this.options.metrics.render(this.#openWatches.size);
+      const text = await this.options.metrics.render(this.#openWatches.size, this.#watchGroups.size);
       res.writeHead(200, { 'Content-Type': this.options.metrics.contentType });
       res.end(text);
       return;
@@ -544,15 +551,38 @@ export class ApiHandler {
         stream.send(encodeWatchEvent(type, event.type, event.object));
       }
     };
-    let stop: (() => void) | undefined;
+    const bookmarks = isTrue(q.get('allowWatchBookmarks'));
+    // Watches that write the same bytes share one registry watch (see watch-groups.ts); a Table
+    // watch sends its columns once per stream, so it always goes alone.
+    const groupKey = table ? undefined : [type.group, type.version, type.plural, namespace ?? '', q.get('labelSelector') ?? '', q.get('fieldSelector') ?? '', bookmarks].join('\n');
+    let watch: RegistryWatch | undefined;
+    /** The group this stream belongs to, if any. */
+    let group: WatchGroup | undefined;
+    /** The group whose watch is this stream's own: events from it go to every member. */
+    let founded: WatchGroup | undefined;
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      stop?.();
+      if (group) group.leave(member);
+      else watch?.stop();
       this.#openWatches.delete(res);
       stream.end();
+    };
+    const member: GroupMember = {
+      send: (frame) => stream.send(frame),
+      end: (err) => {
+        if (!finished && err) write({ type: 'ERROR', object: toStatus(err) });
+        finish();
+      },
+    };
+    const tryGroup = () => {
+      if (groupKey === undefined || group !== undefined || watch === undefined || finished) return;
+      group = this.#watchGroups.tryJoin(groupKey, watch, member);
+      if (group === undefined && this.#watchGroups.get(groupKey) === undefined && watch.position() !== undefined) {
+        group = founded = this.#watchGroups.found(groupKey, watch, member);
+      }
     };
     const timer = setTimeout(finish, timeoutSeconds * 1000);
     timer.unref();
@@ -561,19 +591,28 @@ export class ApiHandler {
     // its (empty) body was read.
     res.on('close', finish);
     try {
-      stop = await this.options.registry.watch(type, namespace, {
+      watch = await this.options.registry.watch(type, namespace, {
         resourceVersion: rv,
         labelSelector,
         fieldSelector,
-        bookmarks: isTrue(q.get('allowWatchBookmarks')),
+        bookmarks,
       }, (event) => {
-        if (!finished) write(event);
+        if (founded) {
+          founded.broadcast(encodeWatchEvent(type, event.type, event.object));
+        } else if (!finished) {
+          write(event);
+          tryGroup();
+        }
       }, (err) => {
-        if (!finished && err) write({ type: 'ERROR', object: toStatus(err) });
-        finish();
+        if (founded) founded.end(err);
+        else member.end(err);
       });
-      if (finished) stop();
-      else stream.open();
+      if (finished) {
+        watch.stop();
+      } else {
+        stream.open();
+        tryGroup();
+      }
     } catch (err) {
       if (err instanceof StatusError && (err.reason === 'Expired' || err.reason === 'Gone')) {
         // As kube-apiserver does: the stream opens and carries the 410 as an ERROR event.

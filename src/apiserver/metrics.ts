@@ -9,6 +9,7 @@ export class ApiMetrics {
   readonly #requests: Counter;
   readonly #duration: Histogram;
   readonly #watchers: Gauge;
+  readonly #watchGroups: Gauge;
   readonly #terminatedWatchers: Counter;
   readonly #revision: Gauge;
   #currentRevision: () => Promise<number>;
@@ -21,6 +22,7 @@ export class ApiMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
     });
     this.#watchers = new Gauge({ name: 'apiserver_registered_watchers', help: 'Open watch streams.', registers: [this.registry] });
+    this.#watchGroups = new Gauge({ name: 'apiserver_watch_groups', help: 'Groups of watch streams that share one watch of the cache (same kind, namespace, selectors and bookmarks).', registers: [this.registry] });
     this.#terminatedWatchers = new Counter({ name: 'apiserver_terminated_watchers_total', help: 'Watch streams cut off because their client did not read fast enough, by resource.', labelNames: ['resource'], registers: [this.registry] });
     this.#revision = new Gauge({ name: 'nephele_store_revision', help: 'Latest revision of the store.', registers: [this.registry] });
     collectDefaultMetrics({ register: this.registry, prefix: 'nephele_' });
@@ -42,8 +44,9 @@ export class ApiMetrics {
     if (verb !== 'watch') this.#duration.observe({ verb, resource: label }, seconds);
   }
 
-  async render(openWatches: number): Promise<string> {
+  async render(openWatches: number, watchGroups: number): Promise<string> {
     this.#watchers.set(openWatches);
+    this.#watchGroups.set(watchGroups);
     this.#revision.set(await this.#currentRevision());
     return this.registry.metrics();
   }

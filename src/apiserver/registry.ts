@@ -83,6 +83,17 @@ export interface WatchQuery {
   bookmarkIntervalMs?: number;
 }
 
+/** A running registry watch. */
+export interface RegistryWatch {
+  stop(): void;
+  /**
+   * The revision up to which every change has been delivered, while the watch is served from the
+   * watch cache (see `WatchCache.position`); undefined when it is not. Watches of the same kind,
+   * namespace and selectors at the same position receive the same events from then on.
+   */
+  position(): number | undefined;
+}
+
 export interface RegistryWatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: KubeObject | Record<string, unknown>;
@@ -320,7 +331,7 @@ export class ObjectRegistry {
    * revision is no longer retained. Objects entering or leaving the selectors appear as ADDED
    * and DELETED, as Kubernetes' watch cache does.
    */
-  async watch(type: ResourceType, namespace: string | undefined, query: WatchQuery, send: (event: RegistryWatchEvent) => void, onEnd: (err?: Error) => void): Promise<() => void> {
+  async watch(type: ResourceType, namespace: string | undefined, query: WatchQuery, send: (event: RegistryWatchEvent) => void, onEnd: (err?: Error) => void): Promise<RegistryWatch> {
     const predicate = this.#predicate(type, query) ?? (() => true);
     let from: number;
     const rv = query.resourceVersion;
@@ -356,10 +367,11 @@ export class ObjectRegistry {
       },
       onError: (err) => onEnd(err),
     };
-    const watch = this.watchCache
-      ? await this.watchCache.watch(prefix, from, bookmarkIntervalMs, handlers)
+    const cache = this.watchCache;
+    const watch = cache
+      ? await cache.watch(prefix, from, bookmarkIntervalMs, handlers)
       : await this.store.watch(prefix, { fromRevision: from, bookmarkIntervalMs }, handlers);
-    return () => watch.stop();
+    return { stop: () => watch.stop(), position: () => cache?.position(watch) };
   }
 
   /**

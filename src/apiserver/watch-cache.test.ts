@@ -23,6 +23,37 @@ describe('WatchCache', () => {
     await store.close();
   });
 
+  it('tells where each of its watches stands, also from inside a handler while a change goes out', async () => {
+    const store = createMemoryStore();
+    const cache = new WatchCache(store);
+    await cache.start();
+    const prefix = '/registry/core/configmaps/';
+    const start = await store.currentRevision();
+    const seenFromFirst: Array<number | undefined> = [];
+    const watches: Array<Awaited<ReturnType<WatchCache['watch']>>> = [];
+    watches.push(await cache.watch(prefix, undefined, undefined, {
+      onEvent: () => void seenFromFirst.push(cache.position(watches[0]!), cache.position(watches[1]!)),
+    }));
+    watches.push(await cache.watch(prefix, undefined, undefined, { onEvent: () => undefined }));
+    // Ahead: from a revision the cache has not reached.
+    const ahead = await cache.watch(prefix, start + 2, undefined, { onEvent: () => undefined });
+    assert.deepEqual([cache.position(watches[0]!), cache.position(watches[1]!), cache.position(ahead)], [start, start, start + 2]);
+    const a = await store.create(`${prefix}default/a`, { metadata: { name: 'a' } });
+    await settle();
+    const r = Number(a.metadata.resourceVersion);
+    // The first watch's handler runs before the second has its copy of the change.
+    assert.deepEqual(seenFromFirst, [r, r - 1]);
+    assert.deepEqual([cache.position(watches[0]!), cache.position(watches[1]!), cache.position(ahead)], [r, r, start + 2]);
+    // A change outside the prefix moves every watch of it along.
+    const s = await store.create('/registry/core/secrets/default/s', { metadata: { name: 's' } });
+    await settle();
+    assert.deepEqual([cache.position(watches[0]!), cache.position(ahead)], [Number(s.metadata.resourceVersion), start + 2]);
+    watches[1]!.stop();
+    assert.equal(cache.position(watches[1]!), undefined, 'a stopped watch stands nowhere');
+    cache.stop();
+    await store.close();
+  });
+
   it('replays from its ring, and sends older revisions to the store', async () => {
     const store = createMemoryStore();
     await store.create('/registry/core/namespaces/default', { metadata: { name: 'default' } });

@@ -46,6 +46,8 @@ export class WatchCache {
   readonly #ring: WatchEvent[] = [];
   #ringStart = 0;
   readonly #subscribers = new Set<Subscriber>();
+  /** The subscriber behind each watch this cache handed out (not those it passed to the store). */
+  readonly #handles = new WeakMap<Watch, Subscriber>();
   /** The newest change of each key still in the ring, or of every live key (see `everyKey` and `objectAt`). */
   readonly #byKey = new Map<string, Latest>();
   #upstream: Watch | undefined;
@@ -53,6 +55,8 @@ export class WatchCache {
   #origin = 0;
   /** The newest revision delivered to subscribers. */
   #latest = 0;
+  /** The change being handed to subscribers right now, if any (see `position`). */
+  #publishing: WatchEvent | undefined;
   #stopped = false;
 
   constructor(store: Store, options: WatchCacheOptions = {}) {
@@ -134,12 +138,33 @@ export class WatchCache {
       }, bookmarkIntervalMs);
       sub.timer.unref();
     }
-    return {
+    const handle: Watch = {
       stop: () => {
         clearInterval(sub.timer);
         this.#subscribers.delete(sub);
       },
     };
+    this.#handles.set(handle, sub);
+    return handle;
+  }
+
+  /**
+   * Where a watch from this cache stands: every change under its prefix up to the returned
+   * revision has been handed to it, and every later one will be, as it is published. Two watches
+   * of one prefix at the same position get the same events from then on. Undefined for a watch
+   * the cache passed to the store, or one that has ended.
+   */
+  position(watch: Watch): number | undefined {
+    const sub = this.#handles.get(watch);
+    if (!sub || !this.#subscribers.has(sub)) return undefined;
+    // Asked from inside a handler while a change is being handed out: a subscriber it has not
+    // reached yet stands just before it.
+    const pending = this.#publishing;
+    if (pending && pending.revision > sub.after && pending.key!.startsWith(sub.prefix)) return pending.revision - 1;
+    // Otherwise a subscriber is caught up with everything published: `after` lags only over
+    // changes outside its prefix, and is ahead only when it asked to start from a revision the
+    // cache has not reached.
+    return Math.max(sub.after, this.#latest);
   }
 
   /** The oldest `fromRevision` the cache can replay from. */
@@ -173,15 +198,18 @@ export class WatchCache {
       }
     }
     this.#latest = event.revision;
+    this.#publishing = event;
     for (const sub of this.#subscribers) {
       if (event.revision > sub.after && event.key!.startsWith(sub.prefix)) this.#deliver(sub, event);
     }
+    this.#publishing = undefined;
   }
 
   #deliver(sub: Subscriber, event: WatchEvent): void {
     try {
-      sub.handlers.onEvent(event);
+      // Moved first, so that a handler asking for its own position sees this change as delivered.
       if (event.type !== 'BOOKMARK') sub.after = event.revision;
+      sub.handlers.onEvent(event);
     } catch (err) {
       clearInterval(sub.timer);
       this.#subscribers.delete(sub);

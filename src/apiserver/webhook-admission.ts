@@ -406,7 +406,7 @@ export class WebhookAdmission {
       this.#log(`webhook admission: the watch of ${type.plural} ended${err ? `: ${err.message}` : ''}; watching again in 1 s`);
       this.#followLater(phase);
     };
-    stop = await this.#registry.watch(type, undefined, {}, (event) => {
+    const watch = await this.#registry.watch(type, undefined, {}, (event) => {
       const obj = event.object as KubeObject;
       const name = obj.metadata?.name;
       if (!name) return;
@@ -415,6 +415,7 @@ export class WebhookAdmission {
       else return;
       this.#generation++;
     }, restart);
+    stop = () => watch.stop();
     if (ended || this.#stopped) {
       stop();
       return;

@@ -109,7 +109,7 @@ export class InProcessClient implements ObjectClient {
       onEnd(err);
     };
     try {
-      stopRegistryWatch = await this.#registry.watch(type, namespace, {
+      const watch = await this.#registry.watch(type, namespace, {
         resourceVersion: options.resourceVersion,
         labelSelector,
         fieldSelector,
@@ -119,6 +119,7 @@ export class InProcessClient implements ObjectClient {
         const object = event.type === 'BOOKMARK' || event.type === 'ERROR' ? event.object as KubeObject : typed(type, event.object as KubeObject);
         onEvent({ type: event.type, object });
       }, (err) => end(err));
+      stopRegistryWatch = () => watch.stop();
     } catch (err) {
       if (err instanceof StatusError && (err.reason === 'Expired' || err.reason === 'Gone')) {
         // Delivered asynchronously so callers see the same order as over HTTP: the watch
