@@ -571,7 +571,7 @@ export class ApiHandler {
       stream.end();
     };
     const member: GroupMember = {
-      send: (frame) => stream.send(frame),
+      stream,
       end: (err) => {
         if (!finished && err) write({ type: 'ERROR', object: toStatus(err) });
         finish();

@@ -15,10 +15,11 @@
  * cache has not reached) stays alone and tries again with each event it receives.
  */
 import type { RegistryWatch } from './registry.ts';
+import type { WatchStream } from './watch-stream.ts';
 
 export interface GroupMember {
-  /** Queues one framed event on the member's stream. */
-  send(frame: Buffer): void;
+  /** Where the member's events are queued. */
+  stream: WatchStream;
   /** The group's watch ended (with `err` when it failed); the member ends its stream. */
   end(err: Error | undefined): void;
 }
@@ -57,7 +58,7 @@ export class WatchGroup {
 
   /** Hands one frame to every member. */
   broadcast(frame: Buffer): void {
-    for (const member of this.#members) member.send(frame);
+    for (const member of this.#members) member.stream.send(frame);
   }
 
   /** The group's watch ended: every member ends with it, and the key is free for a new group. */
