@@ -22,7 +22,7 @@ import { OpenAPIDocuments } from './openapi.ts';
 import { toTable, type IncludeObject } from './table.ts';
 import { mediaType, parseJson, parseObjectBody, parseYamlText, readBody } from './request-body.ts';
 import type { ApiMetrics } from './metrics.ts';
-import { WatchStream, chunkFrame } from './watch-stream.ts';
+import { WatchStream, chunkFrame, type WatchFrame } from './watch-stream.ts';
 import { WatchGroups, type GroupMember, type WatchGroup } from './watch-groups.ts';
 
 export interface Authenticator {
@@ -710,9 +710,9 @@ export class ApiHandler {
  * watcher that receives the same cached object: with a thousand watchers this is one
  * JSON.stringify and one UTF-8 encoding, not a thousand.
  */
-const encodedEvents = new WeakMap<object, Map<string, Buffer>>();
+const encodedEvents = new WeakMap<object, Map<string, WatchFrame>>();
 
-function encodeWatchEvent(type: ResourceType, eventType: string, object: unknown): Buffer {
+function encodeWatchEvent(type: ResourceType, eventType: string, object: unknown): WatchFrame {
   if (!isPlainObject(object)) return chunkFrame(`${JSON.stringify({ type: eventType, object })}\n`);
   let byType = encodedEvents.get(object);
   const cached = byType?.get(eventType);

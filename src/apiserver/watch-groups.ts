@@ -15,7 +15,7 @@
  * cache has not reached) stays alone and tries again with each event it receives.
  */
 import type { RegistryWatch } from './registry.ts';
-import type { WatchStream } from './watch-stream.ts';
+import type { WatchFrame, WatchStream } from './watch-stream.ts';
 
 export interface GroupMember {
   /** Where the member's events are queued. */
@@ -57,7 +57,7 @@ export class WatchGroup {
   }
 
   /** Hands one frame to every member. */
-  broadcast(frame: Buffer): void {
+  broadcast(frame: WatchFrame): void {
     for (const member of this.#members) member.stream.send(frame);
   }
 

@@ -28,16 +28,19 @@ import type { ServerHttp2Stream } from 'node:http2';
 
 const crlf = Buffer.from('\r\n');
 
-/** Frames one line as a complete HTTP/1.1 chunk. */
-export function chunkFrame(line: string): Buffer {
-  const data = Buffer.from(line, 'utf8');
-  const size = Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1');
-  return Buffer.concat([size, data, crlf], size.length + data.length + crlf.length);
+/** One event line, encoded once: as a complete HTTP/1.1 chunk, and as the bare line HTTP/2 carries. */
+export interface WatchFrame {
+  readonly chunk: Buffer;
+  /** A view into `chunk`, not a copy. */
+  readonly line: Buffer;
 }
 
-/** The line inside a chunk frame, as HTTP/2 carries it (a view, no copy). */
-function unframe(frame: Buffer): Buffer {
-  return frame.subarray(frame.indexOf(crlf) + 2, frame.length - 2);
+/** Frames one line as a complete HTTP/1.1 chunk (`<size>\r\n<line>\r\n`). */
+export function chunkFrame(line: string): WatchFrame {
+  const data = Buffer.from(line, 'utf8');
+  const size = Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1');
+  const chunk = Buffer.concat([size, data, crlf], size.length + data.length + crlf.length);
+  return { chunk, line: chunk.subarray(size.length, size.length + data.length) };
 }
 
 /**
@@ -46,18 +49,18 @@ function unframe(frame: Buffer): Buffer {
  * instead of copying a thousand; the cache is checked frame by frame, so a different batch never
  * matches. HTTP/1.1 batches keep the chunk framing, HTTP/2 batches are the bare lines.
  */
-interface Joined { frames: Buffer[]; data: Buffer }
-const joinedChunks = new WeakMap<Buffer, Joined>();
-const joinedLines = new WeakMap<Buffer, Joined>();
+interface Joined { frames: WatchFrame[]; data: Buffer }
+const joinedChunks = new WeakMap<WatchFrame, Joined>();
+const joinedLines = new WeakMap<WatchFrame, Joined>();
 
-function joinFrames(frames: readonly Buffer[], framed: boolean): Buffer {
-  const cache = framed ? joinedChunks : joinedLines;
+function joinFrames(frames: readonly WatchFrame[], framed: boolean): Buffer {
   const first = frames[0]!;
+  // The usual case, one event per write, needs no joining at all.
+  if (frames.length === 1) return framed ? first.chunk : first.line;
+  const cache = framed ? joinedChunks : joinedLines;
   const cached = cache.get(first);
   if (cached && cached.frames.length === frames.length && cached.frames.every((frame, i) => frame === frames[i])) return cached.data;
-  const data = frames.length === 1
-    ? (framed ? first : unframe(first))
-    : Buffer.concat(framed ? frames : frames.map(unframe));
+  const data = Buffer.concat(frames.map((frame) => (framed ? frame.chunk : frame.line)));
   cache.set(first, { frames: [...frames], data });
   return data;
 }
@@ -98,7 +101,7 @@ export class WatchStream {
   #open = false;
   /** Ended by us, or the connection went away. */
   #closed = false;
-  readonly #pending: Buffer[] = [];
+  readonly #pending: WatchFrame[] = [];
 
   constructor(res: ServerResponse, options: WatchStreamOptions = {}) {
     this.#res = res;
@@ -127,8 +130,8 @@ export class WatchStream {
     this.#res.flushHeaders();
   }
 
-  /** Queues one framed chunk (see `chunkFrame`); it leaves when the current synchronous run ends. */
-  send(frame: Buffer): void {
+  /** Queues one event (see `chunkFrame`); it leaves when the current synchronous run ends. */
+  send(frame: WatchFrame): void {
     if (this.#closed) return;
     if (!this.#open) this.open();
     if (this.#pending.push(frame) > 1) return;
@@ -147,7 +150,7 @@ export class WatchStream {
   flush(): void {
     if (this.#pending.length === 0) return;
     const target = this.#h2 ?? this.#res.socket;
-    if (this.closed || !target || target.destroyed) {
+    if (this.#closed || !target || target.destroyed || this.#res.writableEnded) {
       this.#pending.length = 0;
       return;
     }
