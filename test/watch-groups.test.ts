@@ -62,6 +62,8 @@ describe('watch groups', () => {
     await waitFor('the fresh watch to list', () => fresh.events.length === 2);
     // Founder, older, newest and fresh share one group; the labelled watch has one of its own.
     assert.deepEqual(hub.handler.watchGroups, { groups: before.groups + 2, members: before.members + 5 });
+    const metrics = await h2Request(session, 'GET', '/metrics', { token: hub.token });
+    assert.match(metrics.body, new RegExp(`^apiserver_watch_groups ${before.groups + 2}$`, 'm'));
 
     await write('g-a', '3', { tier: 'front' });
     await write('g-c', '1');
