@@ -6,26 +6,17 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { connect, type ClientHttp2Session } from 'node:http2';
-import { h2Request, h2Watch } from '../src/testing/http2.ts';
-import { startTestHub, type TestHub } from '../src/testing/hub.ts';
+import type { ClientHttp2Session } from 'node:http2';
+import { startHubOverH2, stopHubOverH2, h2Request, h2Watch } from '../src/testing/http2.ts';
+import type { TestHub } from '../src/testing/hub.ts';
 import { makeConfigMap } from '../src/testing/config-map.ts';
 import { waitFor } from '../src/testing/wait.ts';
 
 describe('the hub over HTTP/2', () => {
   let hub: TestHub;
   let session: ClientHttp2Session;
-  before(async () => {
-    hub = await startTestHub();
-    session = connect(hub.url, { ca: readFileSync(join(hub.home, 'pki', 'ca.crt'), 'utf8') });
-    session.on('error', () => undefined);
-  });
-  after(async () => {
-    session.close();
-    await hub.close();
-  });
+  before(async () => ({ hub, session } = await startHubOverH2()));
+  after(() => stopHubOverH2({ hub, session }));
 
   it('negotiates h2 for a client that offers it, while HTTP/1.1 clients still get HTTP/1.1', async () => {
     const version = await h2Request(session, 'GET', '/version');

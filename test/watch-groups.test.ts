@@ -5,11 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { connect, type ClientHttp2Session } from 'node:http2';
-import { startTestHub, type TestHub } from '../src/testing/hub.ts';
-import { h2Request, h2Watch, type H2WatchEvent } from '../src/testing/http2.ts';
+import type { ClientHttp2Session } from 'node:http2';
+import type { TestHub } from '../src/testing/hub.ts';
+import { startHubOverH2, stopHubOverH2, h2Request, h2Watch, type H2WatchEvent } from '../src/testing/http2.ts';
 import { makeConfigMap } from '../src/testing/config-map.ts';
 import { waitFor } from '../src/testing/wait.ts';
 
@@ -17,15 +15,8 @@ describe('watch groups', () => {
   let hub: TestHub;
   let session: ClientHttp2Session;
   const base = '/api/v1/namespaces/default/configmaps';
-  before(async () => {
-    hub = await startTestHub();
-    session = connect(hub.url, { ca: readFileSync(join(hub.home, 'pki', 'ca.crt'), 'utf8') });
-    session.on('error', () => undefined);
-  });
-  after(async () => {
-    session.close();
-    await hub.close();
-  });
+  before(async () => ({ hub, session } = await startHubOverH2()));
+  after(() => stopHubOverH2({ hub, session }));
 
   async function write(name: string, value: string, labels: Record<string, string> = {}): Promise<string> {
     const existing = await h2Request(session, 'GET', `${base}/${name}`, { token: hub.token });

@@ -1,5 +1,21 @@
 /** HTTP/2 requests and watches against a hub, for tests: what client-go does over one connection. */
-import type { ClientHttp2Session } from 'node:http2';
+import { readFileSync } from 'node:fs';
+import { connect, type ClientHttp2Session } from 'node:http2';
+import { join } from 'node:path';
+import { startTestHub, type TestHub } from './hub.ts';
+
+/** A test hub and an HTTP/2 session to it, trusting the CA in its home; connection errors are left to the requests. */
+export async function startHubOverH2(): Promise<{ hub: TestHub; session: ClientHttp2Session }> {
+  const hub = await startTestHub();
+  const session = connect(hub.url, { ca: readFileSync(join(hub.home, 'pki', 'ca.crt'), 'utf8') });
+  session.on('error', () => undefined);
+  return { hub, session };
+}
+
+export async function stopHubOverH2(running: { hub: TestHub; session: ClientHttp2Session }): Promise<void> {
+  running.session.close();
+  await running.hub.close();
+}
 
 export interface H2Response { status: number; headers: Record<string, unknown>; body: string }
 
