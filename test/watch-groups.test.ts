@@ -82,3 +82,64 @@ describe('watch groups', () => {
     assert.deepEqual(hub.handler.watchGroups, before);
   });
 });
+
+describe('watch groups under churn', () => {
+  let hub: TestHub;
+  let session: ClientHttp2Session;
+  before(async () => ({ hub, session } = await startHubOverH2()));
+  after(() => stopHubOverH2({ hub, session }));
+
+  it('gives every watch exactly the changes after its resourceVersion while writes and joins interleave', async () => {
+    const base = '/api/v1/namespaces/default/configmaps';
+    /** The creates and updates the writer made, in order: "TYPE name revision". */
+    const changes: Array<{ line: string; revision: number }> = [];
+    const record = (type: string, body: string) => {
+      const object = JSON.parse(body) as { metadata: { name: string; resourceVersion: string } };
+      changes.push({ line: `${type} ${object.metadata.name} ${object.metadata.resourceVersion}`, revision: Number(object.metadata.resourceVersion) });
+    };
+    const line = (e: H2WatchEvent) => `${e.type} ${e.object.metadata.name} ${e.object.metadata.resourceVersion}`;
+    const first = await h2Request(session, 'POST', base, { token: hub.token, body: makeConfigMap().name('churn-0').data({ n: '0' }).json() });
+    record('ADDED', first.body);
+    const start = changes[0]!.revision;
+    // Every change after the first, deletes included (whose revision only a watch tells).
+    const reference = h2Watch(session, `${base}?watch=true&resourceVersion=${start}`, hub.token);
+    const watches: Array<{ from: number; watch: ReturnType<typeof h2Watch> }> = [];
+    const opening = (async () => {
+      // Watches open while the writes go on, each from a revision already written (older ones
+      // replay first) or from the next one (which may have been written by the time it arrives).
+      for (let i = 0; i < 60; i++) {
+        const known = changes.map((c) => c.revision);
+        const from = i % 10 === 9 ? known[known.length - 1]! + 1 : known[Math.floor(Math.random() * known.length)]!;
+        watches.push({ from, watch: h2Watch(session, `${base}?watch=true&resourceVersion=${from}`, hub.token) });
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+    })();
+    for (let n = 1; n <= 120; n++) {
+      const name = `churn-${n % 6}`;
+      const body = makeConfigMap().name(name).data({ n: String(n) }).json();
+      const put = await h2Request(session, 'PUT', `${base}/${name}`, { token: hub.token, body });
+      if (put.status === 404) record('ADDED', (await h2Request(session, 'POST', base, { token: hub.token, body })).body);
+      else record('MODIFIED', put.body);
+      if (n % 40 === 0) assert.equal((await h2Request(session, 'DELETE', `${base}/${name}`, { token: hub.token })).status, 200);
+    }
+    await opening;
+    const last = changes[changes.length - 1]!.revision;
+    await waitFor('the reference watch to see the last write', () => reference.events.some((e) => Number(e.object.metadata.resourceVersion) === last));
+    const all = reference.events.filter((e) => e.type !== 'BOOKMARK');
+    // The reference saw every create and update, in the writer's order, and the three deletes between them.
+    assert.deepEqual(all.filter((e) => e.type !== 'DELETED').map(line), changes.slice(1).map((c) => c.line));
+    assert.equal(all.filter((e) => e.type === 'DELETED').length, 3);
+    const expected = (from: number) => all.filter((e) => Number(e.object.metadata.resourceVersion) > from).map(line);
+    const got = (w: ReturnType<typeof h2Watch>) => w.events.filter((e) => e.type !== 'BOOKMARK').map(line);
+    await waitFor('every watch to see the last change', () => watches.every(({ from, watch }) => got(watch).length >= expected(from).length), { timeoutMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const groups = hub.handler.watchGroups;
+    for (const { from, watch } of watches) {
+      assert.deepEqual(got(watch), expected(from), `the watch from ${from} (of ${start}..${last})`);
+    }
+    // By now they (and the reference watch) share one group: each joined once it had caught up.
+    assert.ok(groups.groups >= 1 && groups.members >= 55, `watch groups: ${JSON.stringify(groups)}`);
+    for (const { watch } of watches) watch.close();
+    reference.close();
+  });
+});
