@@ -400,6 +400,9 @@ async function measureWatchDelivery(backend: Backend, protocol: WatchProtocol, o
   // whose latencies are reported on their own line.
   const warm = Math.round((options.warmupSeconds * 1000) / options.watchIntervalMs);
   const total = warm + updates;
+  // What a watch costs the hub in memory: its heap after a full collection, before the watches
+  // open and after the measured writes (a collection before them would spare the phase one).
+  const heapBefore = await hub.heapBytes();
   const readers = await (async () => {
     const openStarted = performance.now();
     const started = await startWatchReaders({
@@ -475,6 +478,7 @@ async function measureWatchDelivery(backend: Backend, protocol: WatchProtocol, o
     const waitAfter = runQueueWaitMillis(hub.pid);
     const waited = waitBefore === undefined || waitAfter === undefined ? undefined : ((waitAfter - waitBefore) / totalMs) * 100;
     if (options.hubCpuProfileDir) await hub.stopProfile(join(options.hubCpuProfileDir, `${backend}-watch-${protocol}.cpuprofile`));
+    const heapOpen = await hub.heapBytes();
 
     const latencies = latenciesOf(warm, total);
     const received = latencies.length;
@@ -494,6 +498,8 @@ async function measureWatchDelivery(backend: Backend, protocol: WatchProtocol, o
       { name: `${label}: update latency with ${watchers} watches p50`, value: round(percentile(measuredAcks, 50)), unit: 'ms' },
       { name: `${label}: update latency with ${watchers} watches p99`, value: round(percentile(measuredAcks, 99)), unit: 'ms' },
       ...(warm > 0 ? [{ name: `${label}: first ${warm} writes after the watches open (warm-up, not counted) p99`, value: round(percentile(cold, 99)), unit: 'ms' }] : []),
+      { name: `${label}: hub heap with ${watchers} watches open`, value: round(heapOpen / 2 ** 20), unit: 'MiB', anchor: { kind: 'baseline', name: 'hub heap before they opened', value: round(heapBefore / 2 ** 20), unit: 'MiB' } },
+      { name: `${label}: hub heap per open watch`, value: round((heapOpen - heapBefore) / watchers / 1024), unit: 'KiB' },
     );
     if (received < expected) {
       outcome.notes.push(`${label}: ${expected - received} of ${expected} watch events had not arrived ${deliveryStallMs / 1000} s after the last one did; the percentiles cover the ${received} that arrived`);

@@ -6,6 +6,8 @@
  * the parent goes away) stops the hub and exits. `{ type: 'profile-start' }` starts the V8 CPU
  * profiler and `{ type: 'profile-stop', file }` writes what it sampled to `file` (a .cpuprofile for
  * Chrome DevTools), answering `{ type: 'profile-stopped' }`: one profile per benchmark phase.
+ * `{ type: 'heap' }` runs a full garbage collection and answers `{ type: 'heap', bytes }`, the
+ * JavaScript heap then in use: what the live objects take, without the garbage of the moment.
  *
  * With the store `bare` it starts no hub but the least an HTTPS API server can be: Node's HTTPS
  * server with the hub's kind of certificate and keep-alive settings, reading each request's body
@@ -75,11 +77,24 @@ async function stopProfile(file: string): Promise<void> {
   profiler = undefined;
 }
 
+async function heapInUse(): Promise<number> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('HeapProfiler.collectGarbage');
+  } finally {
+    session.disconnect();
+  }
+  return process.memoryUsage().heapUsed;
+}
+
 process.on('message', (message: { type?: string; file?: string }) => {
   if (message.type === 'profile-start') {
     startProfile().then(() => process.send!({ type: 'profile-started' }), (err: unknown) => console.error('profile start failed:', err));
   } else if (message.type === 'profile-stop') {
     stopProfile(message.file!).then(() => process.send!({ type: 'profile-stopped' }), (err: unknown) => console.error('profile stop failed:', err));
+  } else if (message.type === 'heap') {
+    heapInUse().then((bytes) => process.send!({ type: 'heap', bytes }), (err: unknown) => console.error('heap measurement failed:', err));
   } else if (message.type === 'cpu') {
     const usage = process.cpuUsage();
     process.send!({ type: 'cpu', micros: usage.user + usage.system });

@@ -25,6 +25,8 @@ export interface HubProcess {
   readonly pid: number;
   /** CPU time (user + system) the hub process has used so far, in milliseconds. */
   cpuMillis(): Promise<number>;
+  /** The hub's JavaScript heap in use right after a full garbage collection, in bytes. */
+  heapBytes(): Promise<number>;
   /** Starts the hub's V8 CPU profiler. */
   startProfile(): Promise<void>;
   /** Stops the profiler and has the hub write the profile to `file` (a .cpuprofile). */
@@ -55,6 +57,7 @@ export async function startHubProcess(options: HubProcessOptions): Promise<HubPr
     caPem,
     pid: child.pid!,
     cpuMillis: async () => ((await ask<{ micros: number }>(child, { type: 'cpu' }, 'cpu')).micros) / 1000,
+    heapBytes: async () => (await ask<{ bytes: number }>(child, { type: 'heap' }, 'heap')).bytes,
     startProfile: async () => {
       await ask(child, { type: 'profile-start' }, 'profile-started');
     },
