@@ -81,16 +81,8 @@ describe('watch groups', () => {
     await waitFor('the groups to be gone once their members are', () => hub.handler.watchGroups.groups === before.groups);
     assert.deepEqual(hub.handler.watchGroups, before);
   });
-});
-
-describe('watch groups under churn', () => {
-  let hub: TestHub;
-  let session: ClientHttp2Session;
-  before(async () => ({ hub, session } = await startHubOverH2()));
-  after(() => stopHubOverH2({ hub, session }));
 
   it('gives every watch exactly the changes after its resourceVersion while writes and joins interleave', async () => {
-    const base = '/api/v1/namespaces/default/configmaps';
     /** The creates and updates the writer made, in order: "TYPE name revision". */
     const changes: Array<{ line: string; revision: number }> = [];
     const record = (type: string, body: string) => {
