@@ -579,10 +579,9 @@ export class ApiHandler {
     };
     const tryGroup = () => {
       if (groupKey === undefined || group !== undefined || watch === undefined || finished) return;
-      group = this.#watchGroups.tryJoin(groupKey, watch, member);
-      if (group === undefined && this.#watchGroups.get(groupKey) === undefined && watch.position() !== undefined) {
-        group = founded = this.#watchGroups.found(groupKey, watch, member);
-      }
+      const placed = this.#watchGroups.place(groupKey, watch, member);
+      group = placed?.group;
+      if (placed?.founded) founded = placed.group;
     };
     const timer = setTimeout(finish, timeoutSeconds * 1000);
     timer.unref();

@@ -85,30 +85,26 @@ export class WatchGroups {
     return members;
   }
 
-  get(key: string): WatchGroup | undefined {
-    return this.#groups.get(key);
-  }
-
-  /** Makes `watch` the watch of a new group under `key`, with `founder` as its first member. */
-  found(key: string, watch: RegistryWatch, founder: GroupMember): WatchGroup {
-    const group = new WatchGroup(this, key, watch);
-    group.join(founder);
-    this.#groups.set(key, group);
-    return group;
-  }
-
   /**
-   * Moves a lone watch into the group under `key` if there is one at the same position, stopping
-   * the lone watch; returns that group, or undefined when the watch must stay alone for now.
+   * Puts a lone watch in the group under `key`: into the one there, when both stand at the same
+   * position (its own watch is then stopped), or into a new one it founds with its watch, when
+   * there is none yet. Undefined when the watch must stay alone for now (it stands elsewhere, or
+   * the cache does not serve it).
    */
-  tryJoin(key: string, watch: RegistryWatch, member: GroupMember): WatchGroup | undefined {
-    const group = this.#groups.get(key);
-    if (!group) return undefined;
+  place(key: string, watch: RegistryWatch, member: GroupMember): { group: WatchGroup; founded: boolean } | undefined {
     const position = watch.position();
-    if (position === undefined || position !== group.position()) return undefined;
-    watch.stop();
+    if (position === undefined) return undefined;
+    const existing = this.#groups.get(key);
+    if (existing) {
+      if (position !== existing.position()) return undefined;
+      watch.stop();
+      existing.join(member);
+      return { group: existing, founded: false };
+    }
+    const group = new WatchGroup(this, key, watch);
     group.join(member);
-    return group;
+    this.#groups.set(key, group);
+    return { group, founded: true };
   }
 
   forget(group: WatchGroup): void {

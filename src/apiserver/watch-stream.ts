@@ -150,7 +150,7 @@ export class WatchStream {
   flush(): void {
     if (this.#pending.length === 0) return;
     const target = this.#h2 ?? this.#res.socket;
-    if (this.#closed || !target || target.destroyed || this.#res.writableEnded) {
+    if (this.closed || !target || target.destroyed) {
       this.#pending.length = 0;
       return;
     }
