@@ -252,7 +252,10 @@ export type ClusterTolerationSpec = Static<typeof Toleration>;
 function clusterList(o: Record<string, unknown>): string {
   const spec = isPlainObject(o.spec) ? o.spec : {};
   const clusters = Array.isArray(spec.clusters) ? spec.clusters : [];
-  return clusters.map((c) => (isPlainObject(c) ? `${c.name}${c.replicas !== undefined ? `:${c.replicas}` : ''}` : '')).join(',') || '<none>';
+  // A resource without replicas (a Service, a ConfigMap) goes whole to each cluster: a count
+  // beside each name would read as zero replicas there.
+  const counted = spec.replicas !== undefined;
+  return clusters.map((c) => (isPlainObject(c) ? `${c.name}${counted && c.replicas !== undefined ? `:${c.replicas}` : ''}` : '')).join(',') || '<none>';
 }
 
 export function policyResourceTypes(): ResourceType[] {
