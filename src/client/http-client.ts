@@ -15,7 +15,7 @@ import type {
   ClientDeleteOptions, ClientList, ClientListOptions, ClientPatchOptions, ClientPatchType, ClientWatch,
   ClientWatchEvent, ClientWatchOptions, ClientWriteOptions, ObjectClient, ResourceRef,
 } from './client.ts';
-import { pathOf, writeQuery, type Query } from './rest-paths.ts';
+import { clientList, listQuery, pathOf, writeQuery, type Query } from './rest-paths.ts';
 
 export interface HttpClientOptions {
   /** `https://host:port`, optionally with a path prefix. */
@@ -92,20 +92,7 @@ export class HttpClient implements ObjectClient {
   }
 
   async list(ref: ResourceRef, namespace: string | undefined, options: ClientListOptions = {}): Promise<ClientList> {
-    const body = await this.#call('GET', pathOf(ref, namespace), {
-      labelSelector: options.labelSelector || undefined,
-      fieldSelector: options.fieldSelector || undefined,
-      limit: options.limit,
-      continue: options.continue || undefined,
-    }) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
-    // Items of a list carry no apiVersion and kind on the wire of some servers; set them as
-    // the in-process client does, so callers see one shape.
-    const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;
-    return {
-      items: (body.items ?? []).map((item) => ({ ...item, apiVersion, kind: ref.kind })),
-      resourceVersion: body.metadata?.resourceVersion ?? '',
-      ...(body.metadata?.continue ? { continue: body.metadata.continue } : {}),
-    };
+    return clientList(ref, await this.#call('GET', pathOf(ref, namespace), listQuery(options)));
   }
 
   async create(ref: ResourceRef, namespace: string | undefined, obj: KubeObject, options: ClientWriteOptions = {}): Promise<KubeObject> {

@@ -25,7 +25,7 @@ import { StatusError } from '../machinery/status-error.ts';
 import {
   MemberClientClosedError, MemberUnreachableError, compareResourceRefs, versionFromGitVersion, type MemberClient, type MemberVersion,
 } from './member-client.ts';
-import { pathOf, writeQuery, type Query } from '../client/rest-paths.ts';
+import { clientList, listQuery, pathOf, writeQuery, type Query } from '../client/rest-paths.ts';
 
 export interface KubeMemberClientOptions {
   /** The kubeconfig context to use; default its current context. */
@@ -313,20 +313,7 @@ class KubeObjectClient implements ObjectClient {
   }
 
   async list(ref: ResourceRef, namespace: string | undefined, options: ClientListOptions = {}): Promise<ClientList> {
-    const res = await this.#transport.request('GET', pathOf(ref, namespace), {
-      labelSelector: options.labelSelector || undefined,
-      fieldSelector: options.fieldSelector || undefined,
-      limit: options.limit,
-      continue: options.continue || undefined,
-    });
-    const body = parseBody(res) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
-    // List items carry no apiVersion and kind on the wire; set them so callers see one shape.
-    const apiVersion = apiVersionOf(ref);
-    return {
-      items: (body.items ?? []).map((item) => ({ ...item, apiVersion, kind: ref.kind })),
-      resourceVersion: body.metadata?.resourceVersion ?? '',
-      ...(body.metadata?.continue ? { continue: body.metadata.continue } : {}),
-    };
+    return clientList(ref, parseBody(await this.#transport.request('GET', pathOf(ref, namespace), listQuery(options))));
   }
 
   async create(ref: ResourceRef, namespace: string | undefined, obj: KubeObject, options: ClientWriteOptions = {}): Promise<KubeObject> {
@@ -460,10 +447,6 @@ function fromAggregated(doc: DiscoveryDocument): ResourceRef[] {
     kind: r.responseKind?.kind ?? '',
     namespaced: r.scope === 'Namespaced',
   }))));
-}
-
-function apiVersionOf(ref: ResourceRef): string {
-  return ref.group ? `${ref.group}/${ref.version}` : ref.version;
 }
 
 function parseBody(res: RawResponse): unknown {
