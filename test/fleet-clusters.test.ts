@@ -208,6 +208,39 @@ describe('member cluster registration', () => {
     assert.equal(await member.healthy(), false, 'the connection to the stopped member is closed');
   });
 
+  it('lets a bootstrap token do what a pull agent needs and nothing else', async () => {
+    const created = await nephele(['token', 'create', '--home', hub.home]);
+    assert.equal(created.code, 0, created.stderr);
+    const token = created.stdout.trim();
+    const user = `system:bootstrap:${token.split('.')[0]}`;
+    const asAgent = (args: string[]) => hub.kubectl([`--token=${token}`, ...args]);
+
+    // Discovery and the agent's own resources: allowed.
+    const discovered = await asAgent(['api-resources', '--api-group', 'fleet.nephele.dev']);
+    assert.equal(discovered.code, 0, discovered.stderr);
+    assert.match(discovered.stdout, /^works\s/m);
+    const works = await asAgent(['get', 'works', '-n', executionNamespace('anywhere')]);
+    assert.equal(works.code, 0, works.stderr);
+
+    // Everything else: 403, worded as kube-apiserver words it.
+    const refusals: Array<[string[], RegExp]> = [
+      [['get', 'secrets', '-A'], new RegExp(`secrets is forbidden: User "${user}" cannot list resource "secrets" in API group "" at the cluster scope`)],
+      [['get', 'clusters'], /clusters\.fleet\.nephele\.dev is forbidden: .* cannot list resource "clusters" in API group "fleet\.nephele\.dev" at the cluster scope/],
+      [['get', 'works', '-n', 'default'], /works\.fleet\.nephele\.dev is forbidden: .* cannot list resource "works" in API group "fleet\.nephele\.dev" in the namespace "default"/],
+      [['delete', 'namespace', 'default'], /namespaces "default" is forbidden: .* cannot delete resource "namespaces"/],
+      [['create', 'configmap', 'x', '-n', 'default', '--from-literal=a=b'], /configmaps is forbidden: .* cannot create resource "configmaps" in API group "" in the namespace "default"/],
+      [['get', '--raw', '/metrics'], /forbidden: User ".*" cannot get path "\/metrics"/],
+    ];
+    for (const [args, message] of refusals) {
+      const r = await asAgent(args);
+      assert.notEqual(r.code, 0, `kubectl ${args.join(' ')} with a bootstrap token succeeded: ${r.stdout}`);
+      assert.match(r.stderr, message, `kubectl ${args.join(' ')}`);
+    }
+    assert.equal((await asAgent(['get', 'namespace', 'default'])).code, 1, 'a bootstrap token cannot read a namespace either');
+    // The admin's token is not limited.
+    assert.equal((await hub.kubectl(['get', 'secrets', '-A'])).code, 0);
+  });
+
   it('registers a pull member through an agent with a bootstrap token, applies its Work and prunes it', async () => {
     const edge = await startSimulatedCluster({ name: 'edge-1', nodePools: [{ name: 'pool', instanceType: 'm5.xlarge', count: 2 }], startLatencyMs: 100 });
     members.push(edge);

@@ -15,6 +15,7 @@ import type { ResourceType } from '../api/resource-type.ts';
 import { apiVersionOf, namesType, withTypeMeta } from '../api/resource-type.ts';
 import type { TypeCatalog } from '../api/type-catalog.ts';
 import type { UserInfo } from './admission.ts';
+import { authorizeOrThrow, resourceVerb, type Authorizer, type RequestAttributes } from './authorization.ts';
 import type { FieldValidation, ListOutcome, ObjectRegistry, PatchType, PropagationPolicy, RegistryWatch } from './registry.ts';
 import { supportedFieldLabels } from './registry.ts';
 import { Discovery, aggregatedDiscoveryMediaType } from './discovery.ts';
@@ -37,6 +38,8 @@ export interface ApiHandlerOptions {
   catalog: TypeCatalog;
   registry: ObjectRegistry;
   authenticator: Authenticator;
+  /** Decides what each authenticated user may do; without one, every authenticated user may do anything. */
+  authorizer?: Authorizer;
   audit?: AuditSink;
   metrics?: ApiMetrics;
   /** Answers /readyz; the hub says ready once its store and controllers are up. */
@@ -193,6 +196,7 @@ export class ApiHandler {
         req.resume();
         throw new StatusError('MethodNotAllowed', `${method} is not allowed on ${url.pathname}; it is read-only, use GET`);
       }
+      if (!prefixed.anonymous) this.#authorize(ctx, { user: ctx.user!, verb: 'get', path: url.pathname });
       return prefixed.handler(req, res, url.pathname, ctx.user);
     }
     if (!anonymousPaths.has(path)) {
@@ -209,6 +213,10 @@ export class ApiHandler {
         req.resume();
         throw new StatusError('MethodNotAllowed', `${method} is not allowed on ${path}; it is read-only, use GET`);
       }
+    }
+    // Requests on resources are authorized once their route is known (#groupVersion).
+    if (!anonymousPaths.has(path) && !isResourcePath(path)) {
+      this.#authorize(ctx, { user: ctx.user!, verb: method === 'HEAD' ? 'get' : method.toLowerCase(), path });
     }
     if (path === '/healthz' || path === '/livez') return this.#sendText(res, 200, 'ok');
     if (path === '/readyz') return this.options.ready() ? this.#sendText(res, 200, 'ok') : this.#sendText(res, 503, 'not ready');
@@ -282,7 +290,27 @@ export class ApiHandler {
     ctx.audit.resource = route.type.plural + (route.subresource ? `/${route.subresource}` : '');
     ctx.audit.namespace = route.namespace;
     ctx.audit.name = route.name;
+    this.#authorize(ctx, {
+      user: ctx.user!,
+      verb: resourceVerb(method, route.name !== undefined, isTrue(ctx.url.searchParams.get('watch'))),
+      group: route.type.group,
+      resource: route.type.plural,
+      ...(route.subresource !== undefined ? { subresource: route.subresource } : {}),
+      ...(route.type.namespaced && route.namespace !== undefined ? { namespace: route.namespace } : {}),
+      ...(route.name !== undefined ? { name: route.name } : {}),
+    });
     return this.#resource(ctx, method, route);
+  }
+
+  /** Refuses the request with 403 when the authorizer (if any) does not allow it; the body is left unread. */
+  #authorize(ctx: RequestContext, attributes: RequestAttributes): void {
+    if (!this.options.authorizer) return;
+    try {
+      authorizeOrThrow(this.options.authorizer, attributes);
+    } catch (err) {
+      ctx.req.resume();
+      throw err;
+    }
   }
 
   #route(group: string, version: string, rest: string[]): ResourceRoute {
@@ -750,6 +778,12 @@ function warningHeader(warnings: string[]): string[] {
 }
 
 /** A percent-decoded path segment; a malformed escape (`%ZZ`, a cut UTF-8 sequence) is the client's 400. */
+/** Whether a path names resources (`/api/v1/pods`, `/apis/apps/v1/deployments`) rather than discovery or another path. */
+function isResourcePath(path: string): boolean {
+  const segments = path.split('/').filter(Boolean);
+  return (segments[0] === 'api' && segments.length >= 3) || (segments[0] === 'apis' && segments.length >= 4);
+}
+
 function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);

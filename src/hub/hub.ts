@@ -31,7 +31,7 @@ import { createApiServer, type ApiServer } from './api-server.ts';
 import { InProcessClient } from '../client/index.ts';
 import { Manager, realScheduler, type Scheduler } from '../controller/index.ts';
 import {
-  ensureAdminToken, ensureServingCertificates, installCertificateSet, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
+  ensureAdminToken, ensureServingCertificates, hubAuthorizer, installCertificateSet, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
   renderKubeconfig, sealSecretData, writeKubeconfig, type AuditLog, type CertificateSet, type SecretBoxKey,
 } from './security/index.ts';
 import { GarbageCollector } from './controllers/garbage-collector.ts';
@@ -257,6 +257,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
         const who = authenticator.authenticate(header);
         return who ? { username: who.user, groups: who.groups } : undefined;
       } },
+      authorizer: hubAuthorizer(),
       ready: () => ready,
       gitVersion: kubernetesVersion,
     });

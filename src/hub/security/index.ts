@@ -39,5 +39,6 @@ export {
   type AuditRecord,
   type AuditVerification,
 } from './audit-log.ts';
+export { hubAuthorizer } from './authorization.ts';
 export { renderKubeconfig, writeKubeconfig, type KubeconfigParams } from './kubeconfig.ts';
 export type { WriteOptions } from './private-file.ts';

@@ -139,8 +139,8 @@ function randomLowerAlnum(length: number): string {
 /**
  * Adds a bootstrap token (`abcdef.0123456789abcdef`, as kubeadm's) to `home/tokens.json` for user
  * `system:bootstrap:ID` in group `system:bootstrappers`, and returns it. A pull agent uses it to
- * register its cluster. The hub has no authorization layer: the token has the rights of any
- * authenticated user, so hand it out as carefully as a kubeconfig.
+ * register its cluster. The hub lets that user do only what registration and applying Work
+ * take (see authorization.ts).
  */
 export async function addBootstrapToken(home: string): Promise<string> {
   const id = randomLowerAlnum(6);
