@@ -239,14 +239,38 @@ describe('member cluster registration', () => {
     assert.equal((await asAgent(['get', 'namespace', 'default'])).code, 1, 'a bootstrap token cannot read a namespace either');
     // The admin's token is not limited.
     assert.equal((await hub.kubectl(['get', 'secrets', '-A'])).code, 0);
+
+    // A token bound to one cluster: only that cluster, its Works and its execution namespace.
+    const bound = await nephele(['token', 'create', '--home', hub.home, '--cluster', 'edge-9']);
+    assert.equal(bound.code, 0, bound.stderr);
+    const asEdge9 = (args: string[]) => hub.kubectl([`--token=${bound.stdout.trim()}`, ...args]);
+    const own = await asEdge9(['create', 'namespace', executionNamespace('edge-9')]);
+    assert.equal(own.code, 0, own.stderr);
+    assert.equal((await asEdge9(['get', 'works', '-n', executionNamespace('edge-9')])).code, 0);
+    const boundRefusals: Array<[string[], RegExp]> = [
+      [['create', 'namespace', executionNamespace('edge-8')], /namespaces "nephele-cluster-edge-8" is forbidden: User ".*" is bound to cluster "edge-9" and may only create "nephele-cluster-edge-9"/],
+      [['get', 'works', '-n', executionNamespace('edge-8')], /cannot list resource "works" in API group "fleet\.nephele\.dev" in the namespace "nephele-cluster-edge-8": a bootstrap token bound to cluster "edge-9"/],
+      [['get', 'cluster', 'edge-8'], /clusters\.fleet\.nephele\.dev "edge-8" is forbidden/],
+    ];
+    for (const [args, message] of boundRefusals) {
+      const r = await asEdge9(args);
+      assert.notEqual(r.code, 0, `kubectl ${args.join(' ')} with a token bound to edge-9 succeeded: ${r.stdout}`);
+      assert.match(r.stderr, message, `kubectl ${args.join(' ')}`);
+    }
+    const wrongName = await nephele(['token', 'create', '--home', hub.home, '--cluster', 'Not_A_Name']);
+    assert.notEqual(wrongName.code, 0);
+    assert.match(wrongName.stderr, /"Not_A_Name" is not a cluster name/);
   });
 
   it('registers a pull member through an agent with a bootstrap token, applies its Work and prunes it', async () => {
     const edge = await startSimulatedCluster({ name: 'edge-1', nodePools: [{ name: 'pool', instanceType: 'm5.xlarge', count: 2 }], startLatencyMs: 100 });
     members.push(edge);
-    const token = await nephele(['token', 'create', '--home', hub.home]);
+    const token = await nephele(['token', 'create', '--home', hub.home, '--cluster', 'edge-1']);
     assert.equal(token.code, 0, token.stderr);
     assert.match(token.stdout.trim(), /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    const elsewhere = await nephele(['agent', '--hub-kubeconfig', hub.kubeconfigPath, '--kubeconfig', edge.kubeconfigPath, '--name', 'edge-2', '--token', token.stdout.trim()]);
+    assert.notEqual(elsewhere.code, 0, 'a token bound to edge-1 registered edge-2');
+    assert.match(elsewhere.stderr, /the agent for edge-2 could not register with the hub: clusters\.fleet\.nephele\.dev "edge-2" is forbidden: .* bound to cluster "edge-1"/);
     const agent = spawn(process.execPath, [cli, 'agent', '--hub-kubeconfig', hub.kubeconfigPath, '--kubeconfig', edge.kubeconfigPath, '--name', 'edge-1', '--token', token.stdout.trim(), '--labels', 'site=edge', '--heartbeat', '300ms'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(agent);
     let output = '';

@@ -50,9 +50,10 @@ export function registerAgent(program: Command, fail: (message: string) => never
   token.command('create')
     .description('add a bootstrap token (abcdef.0123456789abcdef) to the hub\'s tokens and print it; a running hub accepts it within a second')
     .option('--home <dir>', 'the hub\'s home directory', '.nephele')
-    .action(async (opts: { home: string }) => {
+    .option('--cluster <name>', 'bind the token to one cluster: its agent may register and serve only that cluster', parseClusterName)
+    .action(async (opts: { home: string; cluster?: string }) => {
       try {
-        console.log(await addBootstrapToken(resolve(opts.home)));
+        console.log(await addBootstrapToken(resolve(opts.home), opts.cluster === undefined ? {} : { cluster: opts.cluster }));
       } catch (err) {
         fail(`cannot add a token to ${resolve(opts.home)}: ${(err as Error).message}`);
       }

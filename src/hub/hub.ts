@@ -31,7 +31,7 @@ import { createApiServer, type ApiServer } from './api-server.ts';
 import { InProcessClient } from '../client/index.ts';
 import { Manager, realScheduler, type Scheduler } from '../controller/index.ts';
 import {
-  ensureAdminToken, ensureServingCertificates, hubAuthorizer, installCertificateSet, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
+  bootstrapAdmission, ensureAdminToken, ensureServingCertificates, hubAuthorizer, installCertificateSet, loadOrCreateKey, loadTokens, openAuditLog, openSecretData,
   renderKubeconfig, sealSecretData, writeKubeconfig, type AuditLog, type CertificateSet, type SecretBoxKey,
 } from './security/index.ts';
 import { GarbageCollector } from './controllers/garbage-collector.ts';
@@ -188,6 +188,8 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     catalog.add(crdType);
     if (profile === 'hub') for (const type of [...fleetResourceTypes(), ...policyResourceTypes()]) catalog.add(type);
     const admission = new AdmissionChain();
+    // Bootstrap tokens are for pull agents, which only a hub serves.
+    if (profile === 'hub') admission.addValidating(bootstrapAdmission);
     // On etcd a store read is a round trip, which an update would otherwise make before its write.
     const watchCache = new WatchCache(store, { everyKey: store.backend === 'etcd' });
     await watchCache.start();

@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authorizeOrThrow, resourceVerb, type ResourceAttributes } from '../../apiserver/authorization.ts';
 import { StatusError } from '../../machinery/status-error.ts';
-import { hubAuthorizer } from './authorization.ts';
-import { bootstrapGroup } from './tokens.ts';
+import type { AdmissionRequest } from '../../apiserver/admission.ts';
+import type { ResourceType } from '../../api/resource-type.ts';
+import { bootstrapAdmission, hubAuthorizer } from './authorization.ts';
+import { bootstrapGroup, boundCluster, clusterBoundGroup } from './tokens.ts';
 
 const admin = { username: 'admin', groups: ['system:masters', 'system:authenticated'] };
 const agent = { username: 'system:bootstrap:abcdef', groups: [bootstrapGroup, 'system:authenticated'] };
+const boundAgent = { username: 'system:bootstrap:ghijkl', groups: [bootstrapGroup, clusterBoundGroup('edge'), 'system:authenticated'] };
 const fleet = 'fleet.nephele.dev';
 
 describe('hubAuthorizer', () => {
@@ -59,6 +62,47 @@ describe('hubAuthorizer', () => {
     assert.match(refuse({ user: agent, verb: 'list', group: '', resource: 'secrets' }).message, /^secrets is forbidden: .* cannot list resource "secrets" in API group "" at the cluster scope/);
     assert.match(refuse({ user: agent, verb: 'get', group: fleet, resource: 'clusters', subresource: 'proxy', name: 'a' }).message, /cannot get resource "clusters\/proxy"/);
     assert.match(refuse({ user: agent, verb: 'get', path: '/metrics' }).message, /^forbidden: User "system:bootstrap:abcdef" cannot get path "\/metrics"/);
+  });
+});
+
+describe('a bootstrap token bound to one cluster', () => {
+  const authorizer = hubAuthorizer();
+  const allows = (attributes: Omit<ResourceAttributes, 'user'>) => authorizer.authorize({ user: boundAgent, ...attributes }).allowed;
+
+  it('is told apart by its group', () => {
+    assert.equal(boundCluster(boundAgent.groups), 'edge');
+    assert.equal(boundCluster(agent.groups), undefined);
+  });
+
+  it('may touch its own Cluster and the Works in its own execution namespace', () => {
+    assert.ok(allows({ verb: 'get', group: fleet, resource: 'clusters', name: 'edge' }));
+    assert.ok(allows({ verb: 'patch', group: fleet, resource: 'clusters', subresource: 'status', name: 'edge' }));
+    assert.ok(allows({ verb: 'create', group: fleet, resource: 'clusters' }), 'a create is checked once its name is known');
+    assert.ok(allows({ verb: 'watch', group: fleet, resource: 'works', namespace: 'nephele-cluster-edge' }));
+    assert.ok(allows({ verb: 'patch', group: fleet, resource: 'works', subresource: 'status', namespace: 'nephele-cluster-edge', name: 'web' }));
+  });
+
+  it('may not touch another cluster or its Works', () => {
+    assert.ok(!allows({ verb: 'get', group: fleet, resource: 'clusters', name: 'core' }));
+    assert.ok(!allows({ verb: 'patch', group: fleet, resource: 'clusters', subresource: 'status', name: 'core' }));
+    assert.ok(!allows({ verb: 'list', group: fleet, resource: 'works', namespace: 'nephele-cluster-core' }));
+    const refusal = authorizer.authorize({ user: boundAgent, verb: 'get', group: fleet, resource: 'clusters', name: 'core' });
+    assert.deepEqual(refusal, { allowed: false, reason: 'a bootstrap token bound to cluster "edge" may only register that cluster and work on its Works' });
+  });
+
+  it('may create only its own Cluster and execution namespace, checked at admission', () => {
+    const clusters = { group: fleet, plural: 'clusters' } as ResourceType;
+    const namespaces = { group: '', plural: 'namespaces' } as ResourceType;
+    const create = (type: ResourceType, name: string, user = boundAgent): AdmissionRequest =>
+      ({ operation: 'CREATE', type, namespace: undefined, name, subresource: undefined, object: { metadata: { name } }, oldObject: undefined, user, dryRun: false });
+    bootstrapAdmission.validate(create(clusters, 'edge'));
+    bootstrapAdmission.validate(create(namespaces, 'nephele-cluster-edge'));
+    bootstrapAdmission.validate(create(clusters, 'core', agent)); // an unbound token: any name
+    bootstrapAdmission.validate(create(clusters, 'core', admin));
+    assert.throws(() => bootstrapAdmission.validate(create(clusters, 'core')), (err: unknown) =>
+      err instanceof StatusError && err.code === 403
+      && /^clusters\.fleet\.nephele\.dev "core" is forbidden: User "system:bootstrap:ghijkl" is bound to cluster "edge" and may only create "edge"$/.test(err.message));
+    assert.throws(() => bootstrapAdmission.validate(create(namespaces, 'nephele-cluster-core')), /namespaces "nephele-cluster-core" is forbidden/);
   });
 });
 

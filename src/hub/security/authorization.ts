@@ -13,13 +13,23 @@
  *
  * So a leaked bootstrap token cannot read Secrets (a push member's kubeconfig among them), list
  * what runs where, change policies, delete anything, or reach member clusters through the
- * portal's proxy. What it still can do: register a cluster of any name, and read and report on
- * the Works of any execution namespace, since a token is not bound to one cluster.
+ * portal's proxy.
+ *
+ * A token made with `--cluster NAME` is bound to that cluster: the Cluster it may touch is NAME,
+ * the Works are those in `nephele-cluster-NAME`, and the Namespace it may create is that one. A
+ * create names its object in the body, which the authorizer does not read, so creates are
+ * checked by `bootstrapAdmission` once the object is known. An unbound token may register a
+ * cluster of any name and work on the Works of any execution namespace.
  */
+import type { ValidatingAdmissionPlugin } from '../../apiserver/admission.ts';
 import type { Authorizer, Decision, RequestAttributes } from '../../apiserver/authorization.ts';
 import { isResourceRequest } from '../../apiserver/authorization.ts';
 import { fleetGroup } from '../../api/kinds/fleet.ts';
-import { bootstrapGroup } from './tokens.ts';
+import { StatusError } from '../../machinery/status-error.ts';
+import { bootstrapGroup, boundCluster } from './tokens.ts';
+
+/** The hub namespace a cluster's Works live in (as `executionNamespace` in the fleet code names it). */
+const executionNamespacePrefix = 'nephele-cluster-';
 
 /** A rule of what bootstrappers may do; every listed part must match. */
 interface Rule {
@@ -28,14 +38,19 @@ interface Rule {
   /** Subresources allowed besides the resource itself. */
   subresources?: readonly string[];
   verbs: readonly string[];
+  /** What a token bound to `cluster` may touch: the object's name, or the namespace it is in. */
+  bound: (cluster: string) => { name?: string; namespace?: string };
   /** Only in namespaces that start with this. */
   namespacePrefix?: string;
 }
 
 const bootstrapRules: readonly Rule[] = [
-  { group: fleetGroup, resource: 'clusters', subresources: ['status'], verbs: ['get', 'create', 'update', 'patch'] },
-  { group: '', resource: 'namespaces', verbs: ['create'] },
-  { group: fleetGroup, resource: 'works', subresources: ['status'], verbs: ['get', 'list', 'watch', 'update', 'patch'], namespacePrefix: 'nephele-cluster-' },
+  { group: fleetGroup, resource: 'clusters', subresources: ['status'], verbs: ['get', 'create', 'update', 'patch'], bound: (cluster) => ({ name: cluster }) },
+  { group: '', resource: 'namespaces', verbs: ['create'], bound: (cluster) => ({ name: executionNamespacePrefix + cluster }) },
+  {
+    group: fleetGroup, resource: 'works', subresources: ['status'], verbs: ['get', 'list', 'watch', 'update', 'patch'],
+    namespacePrefix: executionNamespacePrefix, bound: (cluster) => ({ namespace: executionNamespacePrefix + cluster }),
+  },
 ];
 
 /** Discovery, OpenAPI, version and health: what every client reads before anything else. */
@@ -50,17 +65,49 @@ const allowed: Decision = { allowed: true };
 export function hubAuthorizer(): Authorizer {
   return {
     authorize(attributes: RequestAttributes): Decision {
-      if (!attributes.user.groups.includes(bootstrapGroup)) return allowed;
-      const refused: Decision = { allowed: false, reason: 'a bootstrap token may only register a cluster and work on its Works' };
+      const groups = attributes.user.groups;
+      if (!groups.includes(bootstrapGroup)) return allowed;
+      const cluster = boundCluster(groups);
+      const refused: Decision = {
+        allowed: false,
+        reason: cluster === undefined
+          ? 'a bootstrap token may only register a cluster and work on its Works'
+          : `a bootstrap token bound to cluster ${JSON.stringify(cluster)} may only register that cluster and work on its Works`,
+      };
       if (!isResourceRequest(attributes)) return attributes.verb === 'get' && isPublicInfo(attributes.path) ? allowed : refused;
-      const { group, resource, subresource, verb, namespace } = attributes;
-      const match = bootstrapRules.some((rule) =>
-        rule.group === group
-        && rule.resource === resource
-        && (subresource === undefined || (rule.subresources ?? []).includes(subresource))
-        && rule.verbs.includes(verb)
-        && (rule.namespacePrefix === undefined || (namespace !== undefined && namespace.startsWith(rule.namespacePrefix))));
-      return match ? allowed : refused;
+      const { group, resource, subresource, verb, namespace, name } = attributes;
+      const rule = bootstrapRules.find((r) => r.group === group && r.resource === resource);
+      if (!rule || !rule.verbs.includes(verb)) return refused;
+      if (subresource !== undefined && !(rule.subresources ?? []).includes(subresource)) return refused;
+      if (rule.namespacePrefix !== undefined && !namespace?.startsWith(rule.namespacePrefix)) return refused;
+      if (cluster !== undefined) {
+        const bound = rule.bound(cluster);
+        // A create carries no name here; bootstrapAdmission checks it.
+        if (bound.name !== undefined && name !== undefined && name !== bound.name) return refused;
+        if (bound.namespace !== undefined && namespace !== bound.namespace) return refused;
+      }
+      return allowed;
     },
   };
 }
+
+/**
+ * Refuses a bound bootstrap token's create of a Cluster or Namespace other than its own, which
+ * the authorizer cannot tell before the body is read.
+ */
+export const bootstrapAdmission: ValidatingAdmissionPlugin = {
+  name: 'BootstrapRestriction',
+  validate(request) {
+    const cluster = boundCluster(request.user.groups);
+    if (cluster === undefined || request.operation !== 'CREATE' || request.subresource !== undefined) return;
+    const rule = bootstrapRules.find((r) => r.group === request.type.group && r.resource === request.type.plural);
+    const own = rule?.bound(cluster).name;
+    if (own === undefined || request.name === own) return;
+    const { group, plural } = request.type;
+    throw new StatusError(
+      'Forbidden',
+      `${group ? `${plural}.${group}` : plural} ${JSON.stringify(request.name)} is forbidden: User ${JSON.stringify(request.user.username)} is bound to cluster ${JSON.stringify(cluster)} and may only create ${JSON.stringify(own)}`,
+      { group, kind: plural, name: request.name },
+    );
+  },
+};

@@ -18,6 +18,8 @@ export {
   adminGroup,
   bootstrapGroup,
   bootstrapTokenPattern,
+  boundCluster,
+  clusterBoundGroup,
   adminUser,
   authenticateOrReject,
   ensureAdminToken,
@@ -39,6 +41,6 @@ export {
   type AuditRecord,
   type AuditVerification,
 } from './audit-log.ts';
-export { hubAuthorizer } from './authorization.ts';
+export { bootstrapAdmission, hubAuthorizer } from './authorization.ts';
 export { renderKubeconfig, writeKubeconfig, type KubeconfigParams } from './kubeconfig.ts';
 export type { WriteOptions } from './private-file.ts';

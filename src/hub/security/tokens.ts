@@ -136,18 +136,32 @@ function randomLowerAlnum(length: number): string {
   return out + randomLowerAlnum(length - out.length);
 }
 
+const clusterBoundGroupPrefix = `${bootstrapGroup}:nephele:cluster:`;
+
+/** The group of a bootstrap token bound to one cluster: its agent may register and serve only that cluster. */
+export function clusterBoundGroup(cluster: string): string {
+  return `${clusterBoundGroupPrefix}${cluster}`;
+}
+
+/** The cluster a bootstrap token's user is bound to, from its groups; undefined when it is not bound. */
+export function boundCluster(groups: readonly string[]): string | undefined {
+  const group = groups.find((g) => g.startsWith(clusterBoundGroupPrefix));
+  return group?.slice(clusterBoundGroupPrefix.length);
+}
+
 /**
  * Adds a bootstrap token (`abcdef.0123456789abcdef`, as kubeadm's) to `home/tokens.json` for user
  * `system:bootstrap:ID` in group `system:bootstrappers`, and returns it. A pull agent uses it to
  * register its cluster. The hub lets that user do only what registration and applying Work
- * take (see authorization.ts).
+ * take (see authorization.ts); with `cluster`, only for the cluster of that name.
  */
-export async function addBootstrapToken(home: string): Promise<string> {
+export async function addBootstrapToken(home: string, options: { cluster?: string } = {}): Promise<string> {
   const id = randomLowerAlnum(6);
   const token = `${id}.${randomLowerAlnum(16)}`;
-  const entry: TokenEntry = { token, user: `system:bootstrap:${id}`, groups: [bootstrapGroup] };
+  const groups = options.cluster === undefined ? [bootstrapGroup] : [bootstrapGroup, clusterBoundGroup(options.cluster)];
+  const entry: TokenEntry = { token, user: `system:bootstrap:${id}`, groups };
   const entries = await readTokenEntries(home);
-  if (entries.some((e) => e.token.startsWith(`${id}.`))) return addBootstrapToken(home);
+  if (entries.some((e) => e.token.startsWith(`${id}.`))) return addBootstrapToken(home, options);
   mkdirSync(home, { recursive: true, mode: 0o700 });
   writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: [...entries, entry] }, null, 2) + '\n', privateMode);
   return token;
