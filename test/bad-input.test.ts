@@ -231,6 +231,11 @@ const categories: Record<string, Case[]> = {
     { name: 'a garbage continue token', method: 'GET', path: `${cms}?limit=1&continue=garbage`, code: 400, reason: 'BadRequest', message: /continue/ },
     { name: 'timeoutSeconds=-1 on watch', method: 'GET', path: `${cms}?watch=true&timeoutSeconds=-1`, code: 400, reason: 'BadRequest', message: /timeoutSeconds.*"-1"/ },
   ],
+  'reviews': [
+    { name: 'a GET of a review kind', method: 'GET', path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', code: 405, reason: 'MethodNotAllowed', message: /selfsubjectaccessreviews only takes a POST to the collection: a SelfSubjectAccessReview is answered, not stored/ },
+    { name: 'an access review asking about nothing', method: 'POST', path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: {} }, code: 422, reason: 'Invalid', message: /exactly one of nonResourceAttributes or resourceAttributes must be specified/ },
+    { name: 'an access review without a spec', method: 'POST', path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview' }, code: 422, reason: 'Invalid', message: /SelfSubjectAccessReview\.authorization\.k8s\.io "" is invalid: spec: Required value/ },
+  ],
   'query parameters': [
     { name: 'propagationPolicy=Sideways', method: 'DELETE', path: `${cms}/cm1?propagationPolicy=Sideways`, code: 400, reason: 'BadRequest', message: /propagationPolicy "Sideways" is not supported: use Background, Foreground or Orphan/ },
     { name: 'propagationPolicy in DeleteOptions', method: 'DELETE', path: `${widgets}/w1`, body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Sideways' }, code: 400, reason: 'BadRequest', message: /propagationPolicy "Sideways"/ },

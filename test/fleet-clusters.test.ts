@@ -237,8 +237,17 @@ describe('member cluster registration', () => {
       assert.match(r.stderr, message, `kubectl ${args.join(' ')}`);
     }
     assert.equal((await asAgent(['get', 'namespace', 'default'])).code, 1, 'a bootstrap token cannot read a namespace either');
+    // kubectl auth can-i and whoami tell the token's holder as much.
+    const canList = await asAgent(['auth', 'can-i', 'list', 'secrets']);
+    assert.equal(canList.code, 1);
+    assert.match(canList.stdout, /^no - a bootstrap token may only register a cluster and work on its Works/);
+    assert.equal((await asAgent(['auth', 'can-i', 'watch', 'works', '-n', executionNamespace('anywhere')])).stdout.trim(), 'yes');
+    assert.match((await asAgent(['auth', 'whoami'])).stdout, new RegExp(`Username\\s+${user}\\s[\\s\\S]*system:bootstrappers`));
+
     // The admin's token is not limited.
     assert.equal((await hub.kubectl(['get', 'secrets', '-A'])).code, 0);
+    assert.equal((await hub.kubectl(['auth', 'can-i', 'delete', 'secrets', '-A'])).stdout.trim(), 'yes');
+    assert.match((await hub.kubectl(['auth', 'can-i', '--list'])).stdout, /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m);
 
     // A token bound to one cluster: only that cluster, its Works and its execution namespace.
     const bound = await nephele(['token', 'create', '--home', hub.home, '--cluster', 'edge-9']);
@@ -257,6 +266,13 @@ describe('member cluster registration', () => {
       assert.notEqual(r.code, 0, `kubectl ${args.join(' ')} with a token bound to edge-9 succeeded: ${r.stdout}`);
       assert.match(r.stderr, message, `kubectl ${args.join(' ')}`);
     }
+    assert.equal((await asEdge9(['auth', 'can-i', 'patch', 'cluster/edge-9', '--subresource=status'])).stdout.trim(), 'yes');
+    assert.equal((await asEdge9(['auth', 'can-i', 'patch', 'cluster/edge-8', '--subresource=status'])).stdout.trim().split(' ')[0], 'no');
+    const rules = await asEdge9(['auth', 'can-i', '--list', '-n', executionNamespace('edge-9')]);
+    assert.equal(rules.code, 0, rules.stderr);
+    assert.match(rules.stdout, /^works\.fleet\.nephele\.dev\s+\[\]\s+\[\]\s+\[get list watch update patch\]$/m);
+    assert.match(rules.stdout, /^clusters\.fleet\.nephele\.dev\s+\[\]\s+\[edge-9\]/m);
+    assert.doesNotMatch((await asEdge9(['auth', 'can-i', '--list', '-n', executionNamespace('edge-8')])).stdout, /works/);
     const wrongName = await nephele(['token', 'create', '--home', hub.home, '--cluster', 'Not_A_Name']);
     assert.notEqual(wrongName.code, 0);
     assert.match(wrongName.stderr, /"Not_A_Name" is not a cluster name/);

@@ -61,6 +61,11 @@ export interface ResourceType {
   schema: ResourceSchema;
   printerColumns: PrinterColumn[];
   subresources: { status: boolean; scale?: ScaleSubresource; actions?: ActionSubresource[] };
+  /**
+   * A review (SelfSubjectAccessReview, SelfSubjectReview): the only verb is create, whose answer
+   * the API server computes from the request; nothing is stored.
+   */
+  review?: boolean;
   /** With a status subresource, keep the status a create carries instead of dropping it (Kubernetes does so for Nodes). */
   statusOnCreate?: boolean;
   /** Field selector labels beyond `metadata.name` and `metadata.namespace`, with their readers. */

@@ -35,9 +35,26 @@ export type RequestAttributes = ResourceAttributes | NonResourceAttributes;
 
 export type Decision = { allowed: true } | { allowed: false; reason?: string };
 
+/** What a user may do, in the shape of a SelfSubjectRulesReview's status. */
+export interface SubjectRules {
+  resourceRules: Array<{ verbs: string[]; apiGroups: string[]; resources: string[]; resourceNames?: string[] }>;
+  nonResourceRules: Array<{ verbs: string[]; nonResourceURLs: string[] }>;
+}
+
 export interface Authorizer {
   authorize(attributes: RequestAttributes): Decision;
+  /**
+   * The rules that hold for `user` in `namespace`, for `kubectl auth can-i --list`. Without it,
+   * a SelfSubjectRulesReview answers that its list is incomplete.
+   */
+  rulesFor?(user: UserInfo, namespace: string): SubjectRules;
 }
+
+/** Everything, on every path: the rules of a user nothing limits. */
+export const unlimitedRules: SubjectRules = {
+  resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+  nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+};
 
 export function isResourceRequest(attributes: RequestAttributes): attributes is ResourceAttributes {
   return 'resource' in attributes;

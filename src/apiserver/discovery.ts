@@ -11,13 +11,18 @@ export const aggregatedDiscoveryMediaType = 'application/json;g=apidiscovery.k8s
 const readVerbs = ['get', 'list', 'watch'];
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
+/** What a kind's collection answers to: a review is only ever created. */
+function verbsOf(type: ResourceType): string[] {
+  return type.review ? ['create'] : allVerbs;
+}
+
 function resourceEntries(type: ResourceType) {
   const entries: Array<Record<string, unknown>> = [{
     name: type.plural,
     singularName: type.singular,
     namespaced: type.namespaced,
     kind: type.kind,
-    verbs: allVerbs,
+    verbs: verbsOf(type),
     ...(type.shortNames.length ? { shortNames: type.shortNames } : {}),
     ...(type.categories.length ? { categories: type.categories } : {}),
     storageVersionHash: hashOf(`${type.group}/${type.version}/${type.kind}`),
@@ -121,7 +126,7 @@ export class Discovery {
             responseKind: { group: type.group, version: type.version, kind: type.kind },
             scope: type.namespaced ? 'Namespaced' : 'Cluster',
             singularResource: type.singular,
-            verbs: allVerbs,
+            verbs: verbsOf(type),
             ...(type.shortNames.length ? { shortNames: type.shortNames } : {}),
             ...(type.categories.length ? { categories: type.categories } : {}),
             subresources: [

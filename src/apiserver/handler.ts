@@ -16,6 +16,7 @@ import { apiVersionOf, namesType, withTypeMeta } from '../api/resource-type.ts';
 import type { TypeCatalog } from '../api/type-catalog.ts';
 import type { UserInfo } from './admission.ts';
 import { authorizeOrThrow, resourceVerb, type Authorizer, type RequestAttributes } from './authorization.ts';
+import { answerReview } from './reviews.ts';
 import type { FieldValidation, ListOutcome, ObjectRegistry, PatchType, PropagationPolicy, RegistryWatch } from './registry.ts';
 import { supportedFieldLabels } from './registry.ts';
 import { Discovery, aggregatedDiscoveryMediaType } from './discovery.ts';
@@ -350,12 +351,27 @@ export class ApiHandler {
     return this.#sendJson(ctx, result.code, result.body);
   }
 
+  /** A review (SelfSubjectAccessReview, ...): a POST answered about its sender, nothing stored. */
+  async #review(ctx: RequestContext, method: string, route: ResourceRoute): Promise<void> {
+    const { type } = route;
+    if (method !== 'POST' || route.name !== undefined) {
+      ctx.req.resume();
+      throw new StatusError('MethodNotAllowed', `${type.plural} only takes a POST to the collection: a ${type.kind} is answered, not stored`);
+    }
+    const body = parseObjectBody(ctx.req, await readBody(ctx.req));
+    if (!isPlainObject(body)) throw errors.badRequest('the request body must be a JSON or YAML object');
+    const causes = type.validate(body as KubeObject);
+    if (causes.length > 0) throw errors.invalid(type.kind, type.group, '', causes);
+    return this.#sendJson(ctx, 201, answerReview(type, body, ctx.user!, this.options.authorizer));
+  }
+
   async #resource(ctx: RequestContext, method: string, route: ResourceRoute): Promise<void> {
     const { type, namespace, name, subresource } = route;
     const { registry } = this.options;
     const q = ctx.url.searchParams;
     const action = subresource !== undefined && name !== undefined ? this.#actions.get(`${type.group}/${type.plural}/${subresource}`) : undefined;
     if (action) return this.#action(ctx, method, route, action);
+    if (type.review) return this.#review(ctx, method, route);
     if (subresource !== undefined && subresource !== 'status' && !(subresource === 'scale' && type.subresources.scale)) {
       throw new StatusError('NotFound', `${type.plural} has no subresource "${subresource}"`);
     }

@@ -1,8 +1,9 @@
 /**
  * Reads the Kubernetes protobuf encoding for the kinds kubectl's imperative `create` commands
  * send that way (ConfigMap, Secret, Namespace, Service, ResourceQuota, PriorityClass,
- * Deployment, Job, PodDisruptionBudget) and for the pods/eviction and pods/binding bodies that
- * `kubectl drain` and schedulers send (Eviction, Binding). kubectl's typed clients always encode
+ * Deployment, Job, PodDisruptionBudget), for the pods/eviction and pods/binding bodies that
+ * `kubectl drain` and schedulers send (Eviction, Binding), and for the reviews `kubectl auth`
+ * sends (SelfSubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview). kubectl's typed clients always encode
  * request bodies as protobuf, so without this `kubectl create configmap` could not work. There is
  * no maintained JavaScript package with the Kubernetes .proto schemas, hence this small reader;
  * other kinds answer 415 with a message pointing at `kubectl apply -f` or `create -f`, which send
@@ -173,6 +174,18 @@ const kinds: Record<string, Schema> = {
     2: ['deleteOptions', { 1: ['gracePeriodSeconds', 'ptr'], 2: ['preconditions', { 1: ['uid', 'string'], 2: ['resourceVersion', 'string'] }], 4: ['propagationPolicy', 'string'], 5: ['dryRun', 'strings'] }],
   },
   'v1/Binding': { 2: ['target', { 1: ['kind', 'string'], 2: ['namespace', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'] }] },
+  // What `kubectl auth can-i` and `kubectl auth whoami` send.
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    2: ['spec', {
+      1: ['resourceAttributes', {
+        1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'],
+        6: ['subresource', 'string'], 7: ['name', 'string'],
+      }],
+      2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }],
+    }],
+  },
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': { 2: ['spec', { 1: ['namespace', 'string'] }] },
+  'authentication.k8s.io/v1/SelfSubjectReview': {},
   'batch/v1/Job': {
     2: ['spec', {
       1: ['parallelism', 'ptr'], 2: ['completions', 'ptr'], 3: ['activeDeadlineSeconds', 'ptr'], 4: ['selector', labelSelector],

@@ -11,6 +11,8 @@ export interface BuiltinKind {
   kind: string;
   /** The @kubernetes/client-node model class; its list model is the same name with `List` appended. */
   model: string;
+  /** A review kind (SelfSubjectAccessReview): created and answered, never listed, so it has no list model. */
+  review?: true;
 }
 
 export const builtinKinds = [
@@ -34,6 +36,9 @@ export const builtinKinds = [
   { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingWebhookConfiguration', model: 'V1MutatingWebhookConfiguration' },
   { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingWebhookConfiguration', model: 'V1ValidatingWebhookConfiguration' },
   { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', model: 'V1CustomResourceDefinition' },
+  { group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', model: 'V1SelfSubjectAccessReview', review: true },
+  { group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectRulesReview', model: 'V1SelfSubjectRulesReview', review: true },
+  { group: 'authentication.k8s.io', version: 'v1', kind: 'SelfSubjectReview', model: 'V1SelfSubjectReview', review: true },
 ] as const satisfies readonly BuiltinKind[];
 
 /** `apps/v1` for a group and version, `v1` for the core group. */

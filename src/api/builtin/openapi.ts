@@ -14,7 +14,7 @@
  * deeply frozen result afterwards; output is deterministic (schemas and keys sorted).
  */
 import { loadClientNodeModel, type ClientNodeModel, type ModelField } from './client-node-models.ts';
-import { apiVersionOf, builtinKinds } from './kinds.ts';
+import { apiVersionOf, builtinKinds, type BuiltinKind } from './kinds.ts';
 import { keyFieldDefaults, patchMetadata } from './patch-metadata.ts';
 import { kubernetesSchemaName, metaV1, schemaNames } from './schema-names.ts';
 
@@ -130,7 +130,7 @@ function groupVersionKinds(): Map<string, GroupVersionKind[]> {
   const groupVersions = new Map<string, { group: string; version: string }>();
   for (const k of builtinKinds) {
     gvks.set(k.model, [{ group: k.group, kind: k.kind, version: k.version }]);
-    gvks.set(`${k.model}List`, [{ group: k.group, kind: `${k.kind}List`, version: k.version }]);
+    if (!isReview(k)) gvks.set(`${k.model}List`, [{ group: k.group, kind: `${k.kind}List`, version: k.version }]);
     groupVersions.set(apiVersionOf(k.group, k.version), { group: k.group, version: k.version });
   }
   gvks.set('V1Status', [{ group: '', kind: 'Status', version: 'v1' }]);
@@ -139,6 +139,10 @@ function groupVersionKinds(): Map<string, GroupVersionKind[]> {
   const everyGroup = [...groupVersions.values()].sort((a, b) => (byGroup(a) < byGroup(b) ? -1 : 1));
   for (const kind of ['DeleteOptions', 'WatchEvent']) gvks.set(`V1${kind}`, everyGroup.map((gv) => ({ group: gv.group, kind, version: gv.version })));
   return gvks;
+}
+
+function isReview(kind: BuiltinKind): boolean {
+  return kind.review === true;
 }
 
 let cached: BuiltinOpenAPI | undefined;
@@ -157,7 +161,7 @@ export function generateBuiltinOpenAPI(): BuiltinOpenAPI {
 function generateSchemas(): Record<string, object> {
   const gvks = groupVersionKinds();
   const schemas = new Map<string, Schema>();
-  const queue = [...builtinKinds.flatMap((k) => [k.model, `${k.model}List`]), ...metaModels];
+  const queue = [...builtinKinds.flatMap((k) => (isReview(k) ? [k.model] : [k.model, `${k.model}List`])), ...metaModels];
   const refTo = (name: string): Schema => {
     const scalar = scalarSchemas[name];
     if (scalar) schemas.set(name, scalar);

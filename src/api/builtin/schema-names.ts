@@ -27,6 +27,7 @@ const metaV1Types = new Set([
   'APIResourceList',
   'Condition',
   'DeleteOptions',
+  'FieldSelectorRequirement',
   'FieldsV1',
   'LabelSelector',
   'LabelSelectorRequirement',
@@ -65,6 +66,8 @@ const apiPackages: readonly ApiPackage[] = [
     prefix: 'Admissionregistration',
     module: 'kubernetes-models/admissionregistration.k8s.io/v1',
   },
+  { name: 'io.k8s.api.authorization.v1', prefix: 'Authorization', module: 'kubernetes-models/authorization.k8s.io/v1' },
+  { name: 'io.k8s.api.authentication.v1', prefix: 'Authentication', module: 'kubernetes-models/authentication.k8s.io/v1' },
   {
     name: 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1',
     prefix: 'Apiextensions',

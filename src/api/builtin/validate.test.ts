@@ -160,6 +160,9 @@ test('every supported kind accepts a minimal valid object', () => {
         versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
       },
     },
+    SelfSubjectAccessReview: { spec: { resourceAttributes: { verb: 'list', resource: 'secrets' } } },
+    SelfSubjectRulesReview: { spec: { namespace: 'default' } },
+    SelfSubjectReview: {},
   };
   for (const { apiVersion, kind } of supportedBuiltinKinds) {
     const obj = { metadata: { name: 'x' }, ...minimal[kind] };
@@ -168,7 +171,7 @@ test('every supported kind accepts a minimal valid object', () => {
 });
 
 test('supported kinds are listed, and others are refused', () => {
-  assert.equal(supportedBuiltinKinds.length, 20);
+  assert.equal(supportedBuiltinKinds.length, 23);
   assert.ok(supportedBuiltinKinds.some((k) => k.apiVersion === 'policy/v1' && k.kind === 'PodDisruptionBudget'));
   assert.ok(supportedBuiltinKinds.some((k) => k.apiVersion === 'coordination.k8s.io/v1' && k.kind === 'Lease'));
   assert.ok(supportedBuiltinKinds.some((k) => k.apiVersion === 'admissionregistration.k8s.io/v1' && k.kind === 'MutatingWebhookConfiguration'));

@@ -26,6 +26,9 @@ import { validate as validateStatefulSet } from 'kubernetes-models/_schemas/IoK8
 import { validate as validateJob } from 'kubernetes-models/_schemas/IoK8sApiBatchV1Job';
 import { validate as validateLease } from 'kubernetes-models/_schemas/IoK8sApiCoordinationV1Lease';
 import { validate as validateCustomResourceDefinition } from 'kubernetes-models/_schemas/IoK8sApiextensionsApiserverPkgApisApiextensionsV1CustomResourceDefinition';
+import { validate as validateSelfSubjectAccessReview } from 'kubernetes-models/_schemas/IoK8sApiAuthorizationV1SelfSubjectAccessReview';
+import { validate as validateSelfSubjectRulesReview } from 'kubernetes-models/_schemas/IoK8sApiAuthorizationV1SelfSubjectRulesReview';
+import { validate as validateSelfSubjectReview } from 'kubernetes-models/_schemas/IoK8sApiAuthenticationV1SelfSubjectReview';
 import { isPlainObject } from '../../machinery/object.ts';
 import { builtinKinds, apiVersionOf } from './kinds.ts';
 import { builtinOpenAPI, schemaRefPrefix } from './openapi.ts';
@@ -71,6 +74,9 @@ const validatorsByKind: Readonly<Record<(typeof builtinKinds)[number]['kind'], S
   Job: validateJob,
   Lease: validateLease,
   CustomResourceDefinition: validateCustomResourceDefinition,
+  SelfSubjectAccessReview: validateSelfSubjectAccessReview,
+  SelfSubjectRulesReview: validateSelfSubjectRulesReview,
+  SelfSubjectReview: validateSelfSubjectReview,
 };
 
 const kindsByType = new Map(builtinKinds.map((k) => [`${apiVersionOf(k.group, k.version)}/${k.kind}`, k]));

@@ -23,6 +23,8 @@ interface BuiltinSpec {
   printerColumns?: PrinterColumn[];
   status?: boolean;
   statusOnCreate?: boolean;
+  /** A review kind: created only, answered by the API server, never stored (see ResourceType.review). */
+  review?: boolean;
   scale?: boolean;
   /** Action subresources (pods/binding, pods/eviction); the cluster that serves the kind implements them. */
   actions?: ActionSubresource[];
@@ -369,6 +371,10 @@ const specs: BuiltinSpec[] = [
     schemaName: 'io.k8s.api.coordination.v1.Lease',
     printerColumns: [{ name: 'Holder', type: 'string', jsonPath: '.spec.holderIdentity' }, age],
   },
+  // Reviews: `kubectl auth can-i` and `kubectl auth whoami` create these; the handler answers them.
+  { group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', namespaced: false, schemaName: 'io.k8s.api.authorization.v1.SelfSubjectAccessReview', review: true },
+  { group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectRulesReview', plural: 'selfsubjectrulesreviews', namespaced: false, schemaName: 'io.k8s.api.authorization.v1.SelfSubjectRulesReview', review: true },
+  { group: 'authentication.k8s.io', version: 'v1', kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', namespaced: false, schemaName: 'io.k8s.api.authentication.v1.SelfSubjectReview', review: true },
   {
     group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', shortNames: ['pdb'], namespaced: true,
     schemaName: 'io.k8s.api.policy.v1.PodDisruptionBudget', status: true,
@@ -502,6 +508,7 @@ export function builtinType(spec: BuiltinSpec, schemas: Record<string, object>):
     schema: { root: spec.schemaName, components: schemas },
     printerColumns: spec.printerColumns ?? [age],
     ...(spec.statusOnCreate ? { statusOnCreate: true } : {}),
+    ...(spec.review ? { review: true } : {}),
     subresources: {
       status: spec.status ?? false,
       ...(spec.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } } : {}),

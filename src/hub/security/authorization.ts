@@ -4,7 +4,8 @@
  * a pull agent so that it can register its cluster, and nothing more: its user, in group
  * `system:bootstrappers`, may only
  *
- * - read discovery, OpenAPI, version and health;
+ * - read discovery, OpenAPI, version and health, and ask what it may do (`kubectl auth can-i`,
+ *   `kubectl auth whoami`);
  * - get, create, update and patch Clusters (and their status), as the agent does to register
  *   and to report heartbeats;
  * - create Namespaces (the agent creates its cluster's execution namespace);
@@ -22,8 +23,8 @@
  * cluster of any name and work on the Works of any execution namespace.
  */
 import type { ValidatingAdmissionPlugin } from '../../apiserver/admission.ts';
-import type { Authorizer, Decision, RequestAttributes } from '../../apiserver/authorization.ts';
-import { isResourceRequest } from '../../apiserver/authorization.ts';
+import type { Authorizer, Decision, RequestAttributes, SubjectRules } from '../../apiserver/authorization.ts';
+import { isResourceRequest, unlimitedRules } from '../../apiserver/authorization.ts';
 import { fleetGroup } from '../../api/kinds/fleet.ts';
 import { StatusError } from '../../machinery/status-error.ts';
 import { bootstrapGroup, boundCluster } from './tokens.ts';
@@ -39,12 +40,15 @@ interface Rule {
   subresources?: readonly string[];
   verbs: readonly string[];
   /** What a token bound to `cluster` may touch: the object's name, or the namespace it is in. */
-  bound: (cluster: string) => { name?: string; namespace?: string };
+  bound?: (cluster: string) => { name?: string; namespace?: string };
   /** Only in namespaces that start with this. */
   namespacePrefix?: string;
 }
 
 const bootstrapRules: readonly Rule[] = [
+  { group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', verbs: ['create'] },
+  { group: 'authorization.k8s.io', resource: 'selfsubjectrulesreviews', verbs: ['create'] },
+  { group: 'authentication.k8s.io', resource: 'selfsubjectreviews', verbs: ['create'] },
   { group: fleetGroup, resource: 'clusters', subresources: ['status'], verbs: ['get', 'create', 'update', 'patch'], bound: (cluster) => ({ name: cluster }) },
   { group: '', resource: 'namespaces', verbs: ['create'], bound: (cluster) => ({ name: executionNamespacePrefix + cluster }) },
   {
@@ -54,10 +58,10 @@ const bootstrapRules: readonly Rule[] = [
 ];
 
 /** Discovery, OpenAPI, version and health: what every client reads before anything else. */
+const publicInfoPaths = ['/api', '/api/*', '/apis', '/apis/*', '/openapi/v3', '/openapi/v3/*', '/version', '/healthz', '/livez', '/readyz'];
+
 function isPublicInfo(path: string): boolean {
-  return path === '/api' || path.startsWith('/api/') || path === '/apis' || path.startsWith('/apis/')
-    || path === '/openapi/v3' || path.startsWith('/openapi/v3/')
-    || path === '/version' || path === '/healthz' || path === '/livez' || path === '/readyz';
+  return publicInfoPaths.some((p) => (p.endsWith('/*') ? path.startsWith(p.slice(0, -1)) : path === p));
 }
 
 const allowed: Decision = { allowed: true };
@@ -80,13 +84,32 @@ export function hubAuthorizer(): Authorizer {
       if (!rule || !rule.verbs.includes(verb)) return refused;
       if (subresource !== undefined && !(rule.subresources ?? []).includes(subresource)) return refused;
       if (rule.namespacePrefix !== undefined && !namespace?.startsWith(rule.namespacePrefix)) return refused;
-      if (cluster !== undefined) {
+      if (cluster !== undefined && rule.bound) {
         const bound = rule.bound(cluster);
         // A create carries no name here; bootstrapAdmission checks it.
         if (bound.name !== undefined && name !== undefined && name !== bound.name) return refused;
         if (bound.namespace !== undefined && namespace !== bound.namespace) return refused;
       }
       return allowed;
+    },
+
+    rulesFor(user, namespace) {
+      if (!user.groups.includes(bootstrapGroup)) return unlimitedRules;
+      const cluster = boundCluster(user.groups);
+      const resourceRules: SubjectRules['resourceRules'] = [];
+      for (const rule of bootstrapRules) {
+        const bound = cluster !== undefined ? rule.bound?.(cluster) : undefined;
+        // Rules of namespaced resources hold only in the namespaces they name.
+        if (rule.namespacePrefix !== undefined && !namespace.startsWith(rule.namespacePrefix)) continue;
+        if (bound?.namespace !== undefined && namespace !== bound.namespace) continue;
+        resourceRules.push({
+          verbs: [...rule.verbs],
+          apiGroups: [rule.group],
+          resources: [rule.resource, ...(rule.subresources ?? []).map((sub) => `${rule.resource}/${sub}`)],
+          ...(bound?.name !== undefined ? { resourceNames: [bound.name] } : {}),
+        });
+      }
+      return { resourceRules, nonResourceRules: [{ verbs: ['get'], nonResourceURLs: [...publicInfoPaths] }] };
     },
   };
 }
@@ -101,7 +124,7 @@ export const bootstrapAdmission: ValidatingAdmissionPlugin = {
     const cluster = boundCluster(request.user.groups);
     if (cluster === undefined || request.operation !== 'CREATE' || request.subresource !== undefined) return;
     const rule = bootstrapRules.find((r) => r.group === request.type.group && r.resource === request.type.plural);
-    const own = rule?.bound(cluster).name;
+    const own = rule?.bound?.(cluster).name;
     if (own === undefined || request.name === own) return;
     const { group, plural } = request.type;
     throw new StatusError(
