@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestHub, type TestHub } from '../src/testing/hub.ts';
@@ -237,6 +237,11 @@ describe('member cluster registration', () => {
       assert.match(r.stderr, message, `kubectl ${args.join(' ')}`);
     }
     assert.equal((await asAgent(['get', 'namespace', 'default'])).code, 1, 'a bootstrap token cannot read a namespace either');
+    // Every refused write is in the audit log, with who tried it.
+    const audited = readFileSync(join(hub.home, 'audit.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { user: string; verb: string; resource: string; code: number });
+    assert.ok(audited.some((r) => r.user === user && r.verb === 'create' && r.resource === 'configmaps' && r.code === 403), 'the refused create is audited');
+    assert.ok(audited.some((r) => r.user === user && r.verb === 'delete' && r.resource === 'namespaces' && r.code === 403), 'the refused delete is audited');
+
     // kubectl auth can-i and whoami tell the token's holder as much.
     const canList = await asAgent(['auth', 'can-i', 'list', 'secrets']);
     assert.equal(canList.code, 1);
