@@ -793,13 +793,13 @@ function warningHeader(warnings: string[]): string[] {
   return values;
 }
 
-/** A percent-decoded path segment; a malformed escape (`%ZZ`, a cut UTF-8 sequence) is the client's 400. */
 /** Whether a path names resources (`/api/v1/pods`, `/apis/apps/v1/deployments`) rather than discovery or another path. */
 function isResourcePath(path: string): boolean {
   const segments = path.split('/').filter(Boolean);
   return (segments[0] === 'api' && segments.length >= 3) || (segments[0] === 'apis' && segments.length >= 4);
 }
 
+/** A percent-decoded path segment; a malformed escape (`%ZZ`, a cut UTF-8 sequence) is the client's 400. */
 function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
