@@ -96,6 +96,12 @@ describe('nephele sim and start', () => {
       await waitFor('shop/web divided over the members', async () => (await shopPods('aws-us-east-1')) === 3 && (await shopPods('gcp-europe-west1')) + (await shopPods('azure-eastus')) === 3, { timeoutMs: 30_000 });
       const euImage = await runKubectl(kubeconfig, ['get', 'pods', '-n', 'shop', '-o', 'jsonpath={.items[*].spec.containers[0].image}']);
       assert.match(euImage.stdout, /^mirror\.europe-west1\.example\/nginx:1\.27/);
+      // The application is loaded once its clusters are Ready, so its first placement succeeds:
+      // a newcomer's first `kubectl get events` shows no failed scheduling.
+      const events = await runKubectl(join(home, 'kubeconfig'), ['get', 'events', '-n', 'shop', '-o', 'jsonpath={range .items[*]}{.type} {.reason}{"\\n"}{end}']);
+      assert.equal(events.code, 0, events.stderr);
+      assert.match(events.stdout, /^Normal Scheduled$/m);
+      assert.doesNotMatch(events.stdout, /^Warning/m);
     } finally {
       assert.equal(await stopped(run.child), 0, run.output());
     }

@@ -20,7 +20,10 @@ import { registerAgent } from './agent.ts';
 import { registerUiToken } from './ui-token.ts';
 import { ensurePortalBuilt } from '../hub/portal.ts';
 
-const demoManifests = ['docs/examples/demo-fleet.yaml', 'docs/examples/web-app.yaml', 'docs/examples/web-placement.yaml'].map((p) => new URL(`../../${p}`, import.meta.url));
+const example = (name: string): URL => new URL(`../../docs/examples/${name}`, import.meta.url);
+const demoFleet = example('demo-fleet.yaml');
+/** Loaded once the demo clusters are Ready, so the first placement finds them (rather than failing, and then succeeding). */
+const demoApplication = [example('web-app.yaml'), example('web-placement.yaml')];
 /** What each demo member cluster runs from the start, so there are pods to look at. */
 const memberWorkloads = new URL('../../docs/examples/member-workloads.yaml', import.meta.url);
 const seedUser = { username: 'system:nephele-seed', groups: ['system:masters'] };
@@ -51,6 +54,20 @@ async function demoMembers(hub: Hub, timeoutMs = 60_000): Promise<string[]> {
     }
   }
   return names;
+}
+
+/** Waits until every named Cluster reports `Ready=True`. */
+async function clustersReady(hub: Hub, names: string[], timeoutMs = 60_000): Promise<void> {
+  const clusterType = hub.catalog.byResource('fleet.nephele.dev', 'v1alpha1', 'clusters')!;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { items } = await hub.registry.list(clusterType, undefined);
+    const ready = new Set(items.filter((c) => ((c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True')).map((c) => c.metadata.name));
+    const waiting = names.filter((n) => !ready.has(n));
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`not Ready within ${timeoutMs / 1000} s: ${waiting.join(', ')}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
 }
 
 const defaultHome = '.nephele';
@@ -117,12 +134,12 @@ async function runHub(opts: HubFlags, banner: boolean): Promise<void> {
   }
   const kubeconfig = hub.kubeconfigPath;
   if (banner) {
-    for (const file of demoManifests) {
-      await createManifestObjects(readFileSync(file, 'utf8'), hub.catalog, hub.registry, seedUser);
-    }
+    await createManifestObjects(readFileSync(demoFleet, 'utf8'), hub.catalog, hub.registry, seedUser);
     let members: string[];
     try {
       members = await demoMembers(hub);
+      await clustersReady(hub, members);
+      for (const file of demoApplication) await createManifestObjects(readFileSync(file, 'utf8'), hub.catalog, hub.registry, seedUser);
     } catch (err) {
       await hub.stop();
       fail(`the demo member clusters did not start: ${err instanceof Error ? err.message : String(err)}`);
