@@ -98,9 +98,11 @@ describe('nephele sim and start', () => {
       assert.match(euImage.stdout, /^mirror\.europe-west1\.example\/nginx:1\.27/);
       // The application is loaded once its clusters are Ready, so its first placement succeeds:
       // a newcomer's first `kubectl get events` shows no failed scheduling.
-      const events = await runKubectl(join(home, 'kubeconfig'), ['get', 'events', '-n', 'shop', '-o', 'jsonpath={range .items[*]}{.type} {.reason}{"\\n"}{end}']);
+      const events = await runKubectl(join(home, 'kubeconfig'), ['get', 'events', '-n', 'shop', '-o', 'jsonpath={range .items[*]}{.type} {.reason} {.involvedObject.kind}: {.message}{"\\n"}{end}']);
       assert.equal(events.code, 0, events.stderr);
-      assert.match(events.stdout, /^Normal Scheduled$/m);
+      assert.match(events.stdout, /^Normal Scheduled Deployment: placed on aws-us-east-1=3, azure-eastus=\d, gcp-europe-west1=\d$/m);
+      // A Service has no replicas: it goes whole to each cluster, and the event names them without counts.
+      assert.match(events.stdout, /^Normal Scheduled Service: placed on aws-us-east-1, azure-eastus, gcp-europe-west1$/m);
       assert.doesNotMatch(events.stdout, /^Warning/m);
     } finally {
       assert.equal(await stopped(run.child), 0, run.output());

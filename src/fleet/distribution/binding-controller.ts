@@ -358,7 +358,7 @@ class DistributionController implements Runnable {
     };
     await this.#saveBinding(id, template, spec, status, binding);
     if (!jsonEqual(previous, target)) {
-      void this.#ctx.recorder('distribution-controller').normal(template, 'Scheduled', `placed on ${target.map((c) => `${c.name}${c.replicas !== undefined ? `=${c.replicas}` : ''}`).join(', ') || 'no cluster'}${decision.affinityName ? ` (affinity ${decision.affinityName})` : ''}`);
+      void this.#ctx.recorder('distribution-controller').normal(template, 'Scheduled', `placed on ${target.map((c) => `${c.name}${replicas !== undefined && c.replicas !== undefined ? `=${c.replicas}` : ''}`).join(', ') || 'no cluster'}${decision.affinityName ? ` (affinity ${decision.affinityName})` : ''}`);
     }
     if (!decision.ok) void this.#ctx.recorder('distribution-controller').warning(template, 'FailedScheduling', decision.message);
     await this.#writeTemplateStatus(template, [...works.values()].filter((w) => clustersByName.has(w.metadata.labels?.[clusterLabel] ?? '')));
