@@ -146,6 +146,17 @@ test('the clusters table sorts and filters, and opens a cluster page with its no
   await shot('cluster');
 });
 
+test('a Service, which has no replicas, shows where it went without counts', async () => {
+  await nav('Workloads').click();
+  const row = page.locator('[data-workload="shop/web-service"]');
+  await row.waitFor();
+  assert.equal(await row.locator('.placement').innerText(), 'aws-us-east-1, azure-eastus, gcp-europe-west1');
+  await page.getByRole('link', { name: 'Service/web' }).click();
+  await page.getByTestId('no-replicas').waitFor();
+  assert.match(await page.getByTestId('no-replicas').innerText(), /A Service has no replicas: each cluster above gets a whole copy/);
+  assert.equal(await page.getByTestId('replicas-aws-us-east-1').innerText(), '—');
+});
+
 test('applying a DistributionPolicy in the YAML editor moves replicas, and the workloads view follows without a reload', async () => {
   await nav('Workloads').click();
   await page.getByRole('link', { name: 'Deployment/web' }).click();

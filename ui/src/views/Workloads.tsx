@@ -17,7 +17,8 @@ interface Binding {
   namespace: string;
   name: string;
   resource: { apiVersion: string; kind: string; name: string };
-  replicas: number;
+  /** Undefined for a kind without replicas (a Service), which goes whole to each cluster. */
+  replicas: number | undefined;
   policy?: { kind: string; name: string; namespace?: string };
   clusters: Array<{ name: string; replicas?: number }>;
   explanation: Array<{ cluster: string; result: string; reason?: string; plugin?: string; score?: number; availableReplicas?: number; replicas?: number }>;
@@ -34,7 +35,7 @@ function binding(obj: WatchedObject): Binding {
     namespace: obj.metadata.namespace ?? '',
     name: obj.metadata.name ?? '',
     resource: (spec.resource ?? { apiVersion: '', kind: '', name: '' }) as Binding['resource'],
-    replicas: Number(spec.replicas ?? 0),
+    replicas: spec.replicas === undefined ? undefined : Number(spec.replicas),
     policy: spec.policy as Binding['policy'],
     clusters: (spec.clusters ?? []) as Binding['clusters'],
     explanation: (status.explanation ?? []) as Binding['explanation'],
@@ -45,7 +46,7 @@ function binding(obj: WatchedObject): Binding {
 }
 
 function placementText(b: Binding): string {
-  return b.clusters.map((c) => (c.replicas !== undefined ? `${c.name}: ${c.replicas}` : c.name)).join(', ') || 'not placed';
+  return b.clusters.map((c) => (b.replicas !== undefined && c.replicas !== undefined ? `${c.name}: ${c.replicas}` : c.name)).join(', ') || 'not placed';
 }
 
 export function Workloads() {
@@ -76,7 +77,7 @@ export function Workloads() {
                 <div className="trow" style={{ gridTemplateColumns: template }} data-workload={`${b.namespace}/${b.name}`}>
                   <div role="gridcell">{b.namespace}</div>
                   <div role="gridcell"><Link to={`/workloads/${encodeURIComponent(b.namespace)}/${encodeURIComponent(b.name)}`}>{b.resource.kind}/{b.resource.name}</Link></div>
-                  <div role="gridcell">{b.replicas}</div>
+                  <div role="gridcell">{b.replicas ?? '—'}</div>
                   <div role="gridcell" className="placement">{placementText(b)}</div>
                   <div role="gridcell">{b.scheduled}</div>
                 </div>
@@ -119,7 +120,7 @@ export function WorkloadPage(props: { namespace: string; name: string }) {
       <Placeholder loading={!live.loaded} error={live.error} empty={false} emptyText="">
         {b ? (
           <>
-            <p className="muted">{b.replicas} replicas · policy {b.policy ? `${b.policy.kind} ${b.policy.namespace ? `${b.policy.namespace}/` : ''}${b.policy.name}` : 'none'} · scheduled: {b.scheduled}{b.scheduledMessage ? ` (${b.scheduledMessage})` : ''}</p>
+            <p className="muted">{b.replicas !== undefined ? `${b.replicas} replicas` : 'no replicas: a whole copy on each cluster'} · policy {b.policy ? `${b.policy.kind} ${b.policy.namespace ? `${b.policy.namespace}/` : ''}${b.policy.name}` : 'none'} · scheduled: {b.scheduled}{b.scheduledMessage ? ` (${b.scheduledMessage})` : ''}</p>
             <div className="split">
               <div className="panel">
                 <h2>Placement</h2>
@@ -131,7 +132,7 @@ export function WorkloadPage(props: { namespace: string; name: string }) {
                       return (
                         <tr key={c.name} data-cluster={c.name}>
                           <td><Link to={`/clusters/${encodeURIComponent(c.name)}`}>{c.name}</Link></td>
-                          <td data-testid={`replicas-${c.name}`}>{c.replicas ?? '—'}</td>
+                          <td data-testid={`replicas-${c.name}`}>{b.replicas === undefined ? '—' : c.replicas ?? '—'}</td>
                           <td>{a?.status?.readyReplicas ?? 0}{a?.status?.replicas !== undefined ? `/${a.status.replicas}` : ''}</td>
                           <td>{a?.applied === undefined ? '—' : a.applied ? 'yes' : 'no'}</td>
                           <td>{a?.health ?? '—'}</td>
@@ -143,7 +144,9 @@ export function WorkloadPage(props: { namespace: string; name: string }) {
               </div>
               <div className="panel">
                 <h2>Replicas by cluster</h2>
-                <Chart option={option} height={Math.max(140, 60 + b.clusters.length * 36)} label={`Replicas of ${b.resource.name} by cluster: ${placementText(b)}`} testId="placement-chart" />
+                {b.replicas === undefined
+                  ? <p className="muted" data-testid="no-replicas">A {b.resource.kind} has no replicas: each cluster above gets a whole copy.</p>
+                  : <Chart option={option} height={Math.max(140, 60 + b.clusters.length * 36)} label={`Replicas of ${b.resource.name} by cluster: ${placementText(b)}`} testId="placement-chart" />}
               </div>
             </div>
             <div className="panel">
