@@ -118,7 +118,7 @@ export function hubAuthorizer(): Authorizer {
  * Refuses a bound bootstrap token's create of a Cluster or Namespace other than its own, which
  * the authorizer cannot tell before the body is read.
  */
-export const bootstrapAdmission: ValidatingAdmissionPlugin = {
+export const bootstrapAdmission = {
   name: 'BootstrapRestriction',
   validate(request) {
     const cluster = boundCluster(request.user.groups);
@@ -133,4 +133,4 @@ export const bootstrapAdmission: ValidatingAdmissionPlugin = {
       { group, kind: plural, name: request.name },
     );
   },
-};
+} satisfies ValidatingAdmissionPlugin;
