@@ -278,6 +278,23 @@ describe('member cluster registration', () => {
     assert.match(rules.stdout, /^works\.fleet\.nephele\.dev\s+\[\]\s+\[\]\s+\[get list watch update patch\]$/m);
     assert.match(rules.stdout, /^clusters\.fleet\.nephele\.dev\s+\[\]\s+\[edge-9\]/m);
     assert.doesNotMatch((await asEdge9(['auth', 'can-i', '--list', '-n', executionNamespace('edge-8')])).stdout, /works/);
+    // Tokens are listed by public id, never by secret, and revoked by it.
+    const listed = await nephele(['token', 'list', '--home', hub.home]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const edge9Id = bound.stdout.trim().split('.')[0]!;
+    assert.match(listed.stdout, /^ID\s+USER\s+CLUSTER$/m);
+    assert.match(listed.stdout, new RegExp(`^${edge9Id}\\s+system:bootstrap:${edge9Id}\\s+edge-9$`, 'm'));
+    assert.match(listed.stdout, new RegExp(`^${token.split('.')[0]}\\s+${user}\\s+<any>$`, 'm'));
+    assert.doesNotMatch(listed.stdout, new RegExp(bound.stdout.trim().split('.')[1]!), 'a secret is printed');
+    const deleted = await nephele(['token', 'delete', edge9Id, '--home', hub.home]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    await waitFor('the deleted token refused', async () => /Unauthorized|must be logged in/.test((await asEdge9(['get', 'works', '-n', executionNamespace('edge-9')])).stderr));
+    assert.doesNotMatch((await nephele(['token', 'list', '--home', hub.home])).stdout, new RegExp(`^${edge9Id}`, 'm'));
+    const again = await nephele(['token', 'delete', edge9Id, '--home', hub.home]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, new RegExp(`no bootstrap token with id "${edge9Id}" in .*tokens\\.json \\(nephele token list shows them\\)`));
+    assert.equal((await hub.kubectl(['get', 'secrets', '-A'])).code, 0, 'the admin token is untouched');
+
     const wrongName = await nephele(['token', 'create', '--home', hub.home, '--cluster', 'Not_A_Name']);
     assert.notEqual(wrongName.code, 0);
     assert.match(wrongName.stderr, /"Not_A_Name" is not a cluster name/);

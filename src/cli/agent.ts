@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { HttpClient } from '../client/index.ts';
 import { isPlainObject } from '../machinery/object.ts';
 import { KubeMemberClient } from '../member/index.ts';
-import { addBootstrapToken, bootstrapTokenPattern } from '../hub/security/index.ts';
+import { addBootstrapToken, bootstrapTokenPattern, listBootstrapTokens, removeBootstrapToken } from '../hub/security/index.ts';
 import { clusterAgent } from '../fleet/clusters/index.ts';
 import { clusterFlags, parseClusterName, parseDuration, withClusterFlags, type ClusterFlags } from './join.ts';
 import { stopOnSignal } from './sim.ts';
@@ -57,6 +57,36 @@ export function registerAgent(program: Command, fail: (message: string) => never
       } catch (err) {
         fail(`cannot add a token to ${resolve(opts.home)}: ${(err as Error).message}`);
       }
+    });
+  token.command('list')
+    .description('list the bootstrap tokens by public id (their secrets are not shown), with the cluster each is bound to')
+    .option('--home <dir>', 'the hub\'s home directory', '.nephele')
+    .action(async (opts: { home: string }) => {
+      let tokens;
+      try {
+        tokens = await listBootstrapTokens(resolve(opts.home));
+      } catch (err) {
+        fail(`cannot read the tokens of ${resolve(opts.home)}: ${(err as Error).message}`);
+      }
+      if (tokens.length === 0) {
+        console.log('no bootstrap tokens (nephele token create adds one)');
+        return;
+      }
+      const rows = [['ID', 'USER', 'CLUSTER'], ...tokens.map((t) => [t.id, t.user, t.cluster ?? '<any>'])];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const row of rows) console.log(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join(''));
+    });
+  token.command('delete')
+    .description('remove a bootstrap token (by its public id, the part before the dot); a running hub refuses it within a second')
+    .argument('<id>', 'the token\'s public id (abcdef), or the whole token')
+    .option('--home <dir>', 'the hub\'s home directory', '.nephele')
+    .action(async (id: string, opts: { home: string }) => {
+      try {
+        await removeBootstrapToken(resolve(opts.home), id);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      console.log(`bootstrap token ${id.split('.')[0]} deleted`);
     });
 
   const agent = program.command('agent')

@@ -23,9 +23,12 @@ export {
   adminUser,
   authenticateOrReject,
   ensureAdminToken,
+  listBootstrapTokens,
   loadTokens,
+  removeBootstrapToken,
   tokenAuthenticator,
   type AuthenticatedUser,
+  type BootstrapTokenInfo,
   type TokenAuthenticator,
   type TokenEntry,
 } from './tokens.ts';

@@ -167,6 +167,36 @@ export async function addBootstrapToken(home: string, options: { cluster?: strin
   return token;
 }
 
+/** A bootstrap token as `nephele token list` shows it: its public id, never its secret. */
+export interface BootstrapTokenInfo {
+  id: string;
+  user: string;
+  /** The cluster the token is bound to; undefined when it may register any. */
+  cluster?: string;
+}
+
+/** The bootstrap tokens in `home/tokens.json`, in the order they were added. */
+export async function listBootstrapTokens(home: string): Promise<BootstrapTokenInfo[]> {
+  const entries = await readTokenEntries(home);
+  return entries.filter((e) => e.groups.includes(bootstrapGroup) && bootstrapTokenPattern.test(e.token)).map((e) => {
+    const cluster = boundCluster(e.groups);
+    return { id: e.token.split('.')[0]!, user: e.user, ...(cluster !== undefined ? { cluster } : {}) };
+  });
+}
+
+/**
+ * Removes the bootstrap token with public id `id` (or the whole token) from `home/tokens.json`;
+ * a running hub refuses it within a second. Throws when there is no such bootstrap token: other
+ * tokens (the admin's) are never removed this way.
+ */
+export async function removeBootstrapToken(home: string, id: string): Promise<void> {
+  const publicId = id.split('.')[0]!;
+  const entries = await readTokenEntries(home);
+  const kept = entries.filter((e) => !(e.groups.includes(bootstrapGroup) && e.token.startsWith(`${publicId}.`)));
+  if (kept.length === entries.length) throw new Error(`no bootstrap token with id ${JSON.stringify(publicId)} in ${tokensPath(home)} (nephele token list shows them)`);
+  writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: kept }, null, 2) + '\n', privateMode);
+}
+
 /** An authenticator for the given entries; exported for callers that keep tokens elsewhere. */
 export function tokenAuthenticator(entries: readonly TokenEntry[]): TokenAuthenticator {
   const known = entries.map((e) => ({
