@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { StatusError } from '../../machinery/status-error.ts';
-import { addToken, authenticateOrReject, ensureAdminToken, loadTokens } from './tokens.ts';
+import { addBootstrapToken, addToken, authenticateOrReject, ensureAdminToken, listBootstrapTokens, loadTokens, removeBootstrapToken } from './tokens.ts';
 
 const homes: string[] = [];
 function makeHome(): string {
@@ -109,5 +109,27 @@ describe('authenticateOrReject', () => {
       () => authenticateOrReject(tokens, 'Bearer nope'),
       (err: unknown) => err instanceof StatusError && err.code === 401 && err.reason === 'Unauthorized',
     );
+  });
+});
+
+describe('bootstrap tokens', () => {
+  it('are listed by public id with their bound cluster, and removed by id without touching other tokens', async () => {
+    const home = makeHome();
+    const admin = await ensureAdminToken(home);
+    const any = await addBootstrapToken(home);
+    const bound = await addBootstrapToken(home, { cluster: 'edge' });
+    const [anyId, boundId] = [any.split('.')[0]!, bound.split('.')[0]!];
+    assert.deepEqual(await listBootstrapTokens(home), [
+      { id: anyId, user: `system:bootstrap:${anyId}` },
+      { id: boundId, user: `system:bootstrap:${boundId}`, cluster: 'edge' },
+    ]);
+    await removeBootstrapToken(home, bound); // the whole token works as well as its id
+    assert.deepEqual((await listBootstrapTokens(home)).map((t) => t.id), [anyId]);
+    await assert.rejects(removeBootstrapToken(home, boundId), /no bootstrap token with id/);
+    await assert.rejects(removeBootstrapToken(home, admin), /no bootstrap token with id/, 'the admin token is not a bootstrap token');
+    const tokens = await loadTokens(home);
+    assert.equal(tokens.authenticate(`Bearer ${admin}`)?.user, 'admin');
+    assert.equal(tokens.authenticate(`Bearer ${bound}`), undefined);
+    assert.equal(tokens.authenticate(`Bearer ${any}`)?.user, `system:bootstrap:${anyId}`);
   });
 });
