@@ -215,8 +215,9 @@ export class ApiHandler {
         throw new StatusError('MethodNotAllowed', `${method} is not allowed on ${path}; it is read-only, use GET`);
       }
     }
+    const parts = path.split('/').filter(Boolean);
     // Requests on resources are authorized once their route is known (#groupVersion).
-    if (!anonymousPaths.has(path) && !isResourcePath(path)) {
+    if (!anonymousPaths.has(path) && !isResourcePath(parts)) {
       this.#authorize(ctx, { user: ctx.user!, verb: method === 'HEAD' ? 'get' : method.toLowerCase(), path });
     }
     if (path === '/healthz' || path === '/livez') return this.#sendText(res, 200, 'ok');
@@ -239,7 +240,7 @@ export class ApiHandler {
     }
     if (path === '/') return this.#sendJson(ctx, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v3', '/readyz', '/version', ...this.options.catalog.groupVersions().filter((g) => g.group).map((g) => `/apis/${g.group}/${g.version}`)] });
     if (path.startsWith('/openapi/')) return this.#openApi(ctx, path);
-    const segments = path.split('/').filter(Boolean).map(decodePathSegment);
+    const segments = parts.map(decodePathSegment);
     if (segments[0] === 'api') return this.#coreApi(ctx, method, segments.slice(1));
     if (segments[0] === 'apis') return this.#groupApi(ctx, method, segments.slice(1));
     throw new StatusError('NotFound', `the server could not find the requested resource (${method} ${path}); see /api and /apis for what is served`);
@@ -291,9 +292,10 @@ export class ApiHandler {
     ctx.audit.resource = route.type.plural + (route.subresource ? `/${route.subresource}` : '');
     ctx.audit.namespace = route.namespace;
     ctx.audit.name = route.name;
+    ctx.audit.verb = resourceVerb(method, route.name !== undefined, isTrue(ctx.url.searchParams.get('watch')));
     this.#authorize(ctx, {
       user: ctx.user!,
-      verb: resourceVerb(method, route.name !== undefined, isTrue(ctx.url.searchParams.get('watch'))),
+      verb: ctx.audit.verb,
       group: route.type.group,
       resource: route.type.plural,
       ...(route.subresource !== undefined ? { subresource: route.subresource } : {}),
@@ -343,7 +345,6 @@ export class ApiHandler {
       ctx.req.resume();
       throw new StatusError('MethodNotAllowed', `${type.plural}/${subresource} takes only POST`);
     }
-    ctx.audit.verb = 'create';
     if (type.namespaced && namespace !== undefined) validateNamespaceParam(namespace);
     const body = parseObjectBody(ctx.req, await readBody(ctx.req));
     if (!isPlainObject(body)) throw errors.badRequest('the request body must be a JSON or YAML object');
@@ -391,10 +392,8 @@ export class ApiHandler {
           const labelSelector = parseLabelSelector(q.get('labelSelector') ?? undefined);
           const fieldSelector = parseFieldSelector(q.get('fieldSelector') ?? undefined, supportedFieldLabels(type));
           if (isTrue(q.get('watch'))) {
-            ctx.audit.verb = 'watch';
             return this.#watch(ctx, type, namespace, labelSelector, fieldSelector);
           }
-          ctx.audit.verb = 'list';
           const limit = parseLimit(q.get('limit'));
           const rv = q.get('resourceVersion');
           if (rv) parseResourceVersionParam(rv);
@@ -405,7 +404,6 @@ export class ApiHandler {
           return this.#sendList(ctx, type, result);
         }
         case 'POST': {
-          ctx.audit.verb = 'create';
           const body = parseObjectBody(ctx.req, await readBody(ctx.req));
           if (!isPlainObject(body)) throw errors.badRequest('the request body must be a JSON or YAML object');
           ctx.audit.name = typeof body.metadata === 'object' && body.metadata && 'name' in body.metadata ? String((body.metadata as { name?: unknown }).name) : undefined;
@@ -414,7 +412,6 @@ export class ApiHandler {
           return this.#sendObject(ctx, 201, type, created);
         }
         case 'DELETE': {
-          ctx.audit.verb = 'deletecollection';
           const options = await this.#deleteOptions(ctx, dryRun);
           const labelSelector = parseLabelSelector(q.get('labelSelector') ?? undefined);
           const fieldSelector = parseFieldSelector(q.get('fieldSelector') ?? undefined, supportedFieldLabels(type));
@@ -432,20 +429,17 @@ export class ApiHandler {
     const sub = subresource === 'status' ? ('status' as const) : undefined;
     switch (method) {
       case 'GET': {
-        ctx.audit.verb = 'get';
         const obj = await registry.get(type, namespace, name);
         if (wantsTable(ctx.req)) return this.#sendJson(ctx, 200, toTable(type, [obj], { now: registry.clock.now(), include: includeObject(q), withColumns: true, resourceVersion: obj.metadata.resourceVersion }));
         return this.#sendObject(ctx, 200, type, obj);
       }
       case 'PUT': {
-        ctx.audit.verb = 'update';
         const body = parseObjectBody(ctx.req, await readBody(ctx.req));
         if (!isPlainObject(body)) throw errors.badRequest('the request body must be a JSON or YAML object');
         const updated = await registry.update(type, namespace, name, body as KubeObject, { ...writeOptions, subresource: sub });
         return this.#sendObject(ctx, 200, type, updated);
       }
       case 'PATCH': {
-        ctx.audit.verb = 'patch';
         const { patchType, patch } = await this.#readPatch(ctx);
         if (patchType === 'apply' && !q.get('fieldManager')) {
           throw errors.badRequest('fieldManager is required for apply requests (server-side apply): pass ?fieldManager=NAME');
@@ -456,7 +450,6 @@ export class ApiHandler {
         return this.#sendObject(ctx, 200, type, patched);
       }
       case 'DELETE': {
-        ctx.audit.verb = 'delete';
         const options = await this.#deleteOptions(ctx, dryRun);
         const outcome = await registry.delete(type, namespace, name, { user, ...options, warnings: ctx.warnings });
         if (!outcome.deleted) return this.#sendObject(ctx, 202, type, outcome.object);
@@ -485,14 +478,12 @@ export class ApiHandler {
     let desired: unknown;
     let expectedVersion: string | undefined;
     if (method === 'PUT') {
-      ctx.audit.verb = 'update';
       const body = parseObjectBody(ctx.req, await readBody(ctx.req));
       if (!isPlainObject(body) || !isPlainObject(body.spec)) throw errors.badRequest('a Scale object with spec.replicas is required');
       desired = body.spec.replicas;
       const meta = isPlainObject(body.metadata) ? body.metadata : {};
       expectedVersion = typeof meta.resourceVersion === 'string' && meta.resourceVersion ? meta.resourceVersion : undefined;
     } else if (method === 'PATCH') {
-      ctx.audit.verb = 'patch';
       const { patchType, patch } = await this.#readPatch(ctx);
       const base = toScale(current);
       const patched = patchType === 'json' ? applyJsonPatch(base, patch) : applyMergePatch(base, patch);
@@ -793,9 +784,8 @@ function warningHeader(warnings: string[]): string[] {
   return values;
 }
 
-/** Whether a path names resources (`/api/v1/pods`, `/apis/apps/v1/deployments`) rather than discovery or another path. */
-function isResourcePath(path: string): boolean {
-  const segments = path.split('/').filter(Boolean);
+/** Whether a path's segments name resources (`/api/v1/pods`, `/apis/apps/v1/deployments`) rather than discovery or another path. */
+function isResourcePath(segments: readonly string[]): boolean {
   return (segments[0] === 'api' && segments.length >= 3) || (segments[0] === 'apis' && segments.length >= 4);
 }
 
