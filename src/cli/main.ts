@@ -13,6 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../machinery/object.ts';
 import { StatusError } from '../machinery/status-error.ts';
 import { findResource } from '../member/index.ts';
+import { isClusterReady } from '../fleet/index.ts';
 import { registerSimUp, stopOnSignal } from './sim.ts';
 import { registerSimHistory } from './sim-history.ts';
 import { registerJoin } from './join.ts';
@@ -62,7 +63,7 @@ async function clustersReady(hub: Hub, names: string[], timeoutMs = 60_000): Pro
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { items } = await hub.registry.list(clusterType, undefined);
-    const ready = new Set(items.filter((c) => ((c.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True')).map((c) => c.metadata.name));
+    const ready = new Set(items.filter(isClusterReady).map((c) => c.metadata.name));
     const waiting = names.filter((n) => !ready.has(n));
     if (waiting.length === 0) return;
     if (Date.now() > deadline) throw new Error(`not Ready within ${timeoutMs / 1000} s: ${waiting.join(', ')}`);

@@ -10,7 +10,7 @@ export { MemberConnections, type ConnectionListener } from './connections.ts';
 export { executionNamespace, fleetRefs, type FleetContext, type FleetController } from './context.ts';
 export {
   applyWork, pruneWork, workStatus, clusterAgent, clusterController, fleetController, simulatedDownAnnotation, notReadyTaintKey, unreachableTaintKey,
-  clusterCleanupFinalizer, agentCleanupFinalizer, workNameLabel, workNamespaceLabel,
+  clusterCleanupFinalizer, agentCleanupFinalizer, workNameLabel, workNamespaceLabel, isClusterReady,
   type ApplyWorkOptions, type ClusterAgentOptions, type ClusterControllerOptions, type ManifestIdentifier, type ManifestStatus, type WorkStatusSummary,
 } from './clusters/index.ts';
 

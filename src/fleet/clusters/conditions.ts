@@ -4,6 +4,7 @@
  * time they first appeared and removed without touching anyone else's.
  */
 import type { ClusterSpec, ClusterStatus } from '../../api/kinds/fleet.ts';
+import { isPlainObject, type KubeObject } from '../../machinery/object.ts';
 
 export type Condition = NonNullable<ClusterStatus['conditions']>[number];
 export type ClusterTaint = NonNullable<ClusterSpec['taints']>[number];
@@ -26,6 +27,12 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
   if (index >= 0) list[index] = condition;
   else list.push(condition);
   return list;
+}
+
+/** A Cluster whose Ready condition is True. */
+export function isClusterReady(cluster: KubeObject): boolean {
+  const conditions = isPlainObject(cluster.status) && Array.isArray(cluster.status.conditions) ? cluster.status.conditions as Condition[] : [];
+  return findCondition(conditions, 'Ready')?.status === 'True';
 }
 
 /** The condition of `type`, or undefined. */

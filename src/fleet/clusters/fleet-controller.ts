@@ -11,7 +11,7 @@ import { isPlainObject, jsonEqual } from '../../machinery/object.ts';
 import { labelSelectorFromObject } from '../../machinery/selectors.ts';
 import { StatusError } from '../../machinery/status-error.ts';
 import { fleetRefs, type FleetContext, type FleetController } from '../context.ts';
-import { findCondition, setCondition, type Condition } from './conditions.ts';
+import { isClusterReady, setCondition, type Condition } from './conditions.ts';
 
 /** The members of a fleet among `clusters`, by name, sorted. */
 export function fleetMembers(fleetSpec: FleetSpec, clusters: readonly KubeObject[]): string[] {
@@ -23,10 +23,6 @@ export function fleetMembers(fleetSpec: FleetSpec, clusters: readonly KubeObject
     .sort();
 }
 
-function isReady(cluster: KubeObject): boolean {
-  const conditions = isPlainObject(cluster.status) && Array.isArray(cluster.status.conditions) ? cluster.status.conditions as Condition[] : [];
-  return findCondition(conditions, 'Ready')?.status === 'True';
-}
 
 /** The fleet controller as a FleetController. */
 export function fleetController(): FleetController {
@@ -48,7 +44,7 @@ function fleetRunnable(context: FleetContext): Runnable {
             const clusters = built!.informers[1]!.list();
             const members = fleetMembers((isPlainObject(fleet.spec) ? fleet.spec : {}) as FleetSpec, clusters);
             const byName = new Map(clusters.map((c) => [c.metadata.name!, c]));
-            const notReady = members.filter((m) => !isReady(byName.get(m)!));
+            const notReady = members.filter((m) => !isClusterReady(byName.get(m)!));
             const previous = (isPlainObject(fleet.status) ? fleet.status : {}) as { conditions?: Condition[] };
             const now = context.scheduler.nowIso();
             const ready = members.length === 0

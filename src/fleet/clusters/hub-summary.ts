@@ -8,14 +8,11 @@ import type { KubeObject } from '../../machinery/object.ts';
 import { isPlainObject } from '../../machinery/object.ts';
 import { formatBytes, formatCpu, quantityOr } from '../../machinery/quantity.ts';
 import type { ClusterResourceSummary, ResourceList, ResourceModelEntry } from './summary.ts';
+import { isClusterReady } from './conditions.ts';
 
 type Json = Record<string, unknown>;
 const rec = (v: unknown): Json => (isPlainObject(v) ? v : {});
 
-function ready(cluster: KubeObject): boolean {
-  const conditions = Array.isArray(rec(cluster.status).conditions) ? (rec(cluster.status).conditions as Json[]) : [];
-  return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
-}
 
 function addList(into: Map<string, number>, list: unknown): void {
   for (const [k, v] of Object.entries(rec(list))) into.set(k, (into.get(k) ?? 0) + quantityOr(v, 0));
@@ -30,7 +27,7 @@ function format(sums: Map<string, number>): ResourceList {
 }
 
 export function summarizeHubMembers(clusters: KubeObject[]): ClusterResourceSummary & { resourceModel: ResourceModelEntry[] } {
-  const live = clusters.filter((c) => ready(c) && !c.metadata.deletionTimestamp);
+  const live = clusters.filter((c) => isClusterReady(c) && !c.metadata.deletionTimestamp);
   const capacity = new Map<string, number>();
   const allocatable = new Map<string, number>();
   const allocated = new Map<string, number>();

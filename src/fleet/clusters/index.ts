@@ -14,7 +14,7 @@ export {
 } from './apply-work.ts';
 export { FailableMemberClient, simulatedDownAnnotation } from './failable-member.ts';
 export { MemberObserver, ModelQueue, type MemberObserverOptions, type MemberReport } from './observer.ts';
-export { notReadyTaintKey, unreachableTaintKey, reconcileTaints, setCondition, findCondition, type ClusterTaint, type Condition } from './conditions.ts';
+export { notReadyTaintKey, unreachableTaintKey, reconcileTaints, setCondition, findCondition, isClusterReady, type ClusterTaint, type Condition } from './conditions.ts';
 export {
   summarizeResources, resourceModel, podRequests, standardShapes, gpuProductLabel, gpuResource, hourlyPriceAnnotation,
   type ClusterResourceSummary, type GpuModelSummary, type ResourceModelEntry, type ResourceShape,
