@@ -69,8 +69,7 @@ export async function addToken(home: string, user: string, groups: string[], opt
   const entry: TokenEntry = { token: newToken(), user, groups: [...groups] };
   validateEntry(entry, 'the new token');
   const entries = await readTokenEntries(home);
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: [...entries, entry] }, null, 2) + '\n', privateMode, options);
+  writeTokenEntries(home, [...entries, entry], options);
   return entry.token;
 }
 
@@ -162,8 +161,7 @@ export async function addBootstrapToken(home: string, options: { cluster?: strin
   const entry: TokenEntry = { token, user: `system:bootstrap:${id}`, groups };
   const entries = await readTokenEntries(home);
   if (entries.some((e) => e.token.startsWith(`${id}.`))) return addBootstrapToken(home, options);
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: [...entries, entry] }, null, 2) + '\n', privateMode);
+  writeTokenEntries(home, [...entries, entry]);
   return token;
 }
 
@@ -194,7 +192,7 @@ export async function removeBootstrapToken(home: string, id: string): Promise<vo
   const entries = await readTokenEntries(home);
   const kept = entries.filter((e) => !(e.groups.includes(bootstrapGroup) && e.token.startsWith(`${publicId}.`)));
   if (kept.length === entries.length) throw new Error(`no bootstrap token with id ${JSON.stringify(publicId)} in ${tokensPath(home)} (nephele token list shows them)`);
-  writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: kept }, null, 2) + '\n', privateMode);
+  writeTokenEntries(home, kept);
 }
 
 /** An authenticator for the given entries; exported for callers that keep tokens elsewhere. */
@@ -240,6 +238,12 @@ function bearerToken(header: string | undefined): string | undefined {
 
 function digestOf(token: string): Buffer {
   return hash('sha256', token, 'buffer');
+}
+
+/** Replaces `home/tokens.json` (mode 0600) with `entries`, atomically; a running hub reloads it. */
+function writeTokenEntries(home: string, entries: readonly TokenEntry[], options: WriteOptions = {}): void {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  writeFileAtomically(tokensPath(home), JSON.stringify({ tokens: entries }, null, 2) + '\n', privateMode, options);
 }
 
 async function readTokenEntries(home: string): Promise<TokenEntry[]> {
